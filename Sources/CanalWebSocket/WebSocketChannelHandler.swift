@@ -1,0 +1,396 @@
+import CanalWebSocketCore
+import Logging
+import NIOCore
+
+/// What an application can ask a connection to send.
+public enum WebSocketOutboundItem: Sendable, Hashable {
+    case message(WebSocketMessage)
+    /// One fragment of a message streamed by the application; see `WebSocketConnection.sendFragment`.
+    case fragment(ByteBuffer, kind: WebSocketMessage.Kind, isFinal: Bool)
+    case ping(ByteBuffer)
+    case pong(ByteBuffer)
+    /// Starts the closing handshake; `code: nil` sends a close frame without a body.
+    case close(code: WebSocketCloseCode?, reason: String)
+}
+
+/// Timing of a connection: keepalive pings and how long to wait for the closing handshake.
+public struct WebSocketTimeouts: Sendable, Hashable {
+    /// Send a ping after this long, and close with 1011 if no pong comes back within
+    /// `keepaliveTimeout`. `nil` turns keepalive off. Default 20 s, as python `websockets`.
+    public var keepaliveInterval: TimeAmount?
+    public var keepaliveTimeout: TimeAmount
+    /// How long to wait for the peer's close frame, then for the transport to end, before
+    /// dropping the connection. Default 10 s.
+    public var closeTimeout: TimeAmount
+
+    public init(
+        keepaliveInterval: TimeAmount? = .seconds(20),
+        keepaliveTimeout: TimeAmount = .seconds(20),
+        closeTimeout: TimeAmount = .seconds(10)
+    ) {
+        self.keepaliveInterval = keepaliveInterval
+        self.keepaliveTimeout = keepaliveTimeout
+        self.closeTimeout = closeTimeout
+    }
+}
+
+/// Drives a `WebSocketConnection` on a NIO channel after the opening handshake.
+///
+/// Bytes in become core calls; the core's output becomes writes, flushed once per read
+/// burst. Events go either to a callback on the event loop (the fastest path, used by
+/// `WebSocketEventLoopHandler`) or down the pipeline as `WebSocketEvent`s, where
+/// `NIOAsyncChannel` turns them into an async sequence.
+public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = WebSocketEvent
+    public typealias OutboundIn = WebSocketOutboundItem
+    public typealias OutboundOut = ByteBuffer
+
+    /// Called on the event loop for each event when the handler runs in callback mode.
+    public typealias EventCallback = (WebSocketEvent, WebSocketLoopSocket) -> Void
+
+    private var connection: WebSocketConnection
+    private let timeouts: WebSocketTimeouts
+    private let logger: Logger
+    private var callback: EventCallback?
+    private var context: ChannelHandlerContext?
+    private var needsFlush = false
+    private var outputClosed = false
+    private var closeTimer: Scheduled<Void>?
+    private var keepaliveTask: RepeatedTask?
+    private var pingSentAt: NIODeadline?
+    private var pingCounter: UInt32 = 0
+    private let closedPromise: EventLoopPromise<WebSocketCloseStatus>?
+    private var closeReported = false
+    /// Input that arrived while the pipeline was still being switched over.
+    private var heldInput: [ByteBuffer]?
+    private var eofHeld = false
+    private var isInRead = false
+    private var isDelivering = false
+
+    /// - Parameters:
+    ///   - connection: the core, already past the handshake.
+    ///   - closed: completed with the close status once the connection is over.
+    ///   - callback: if set, events go to it instead of down the pipeline.
+    public init(
+        connection: WebSocketConnection,
+        timeouts: WebSocketTimeouts = WebSocketTimeouts(),
+        logger: Logger = Logger(label: "canal.websocket"),
+        closed: EventLoopPromise<WebSocketCloseStatus>? = nil,
+        callback: EventCallback? = nil
+    ) {
+        self.connection = connection
+        self.timeouts = timeouts
+        self.logger = logger
+        self.closedPromise = closed
+        self.callback = callback
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let interval = timeouts.keepaliveInterval {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                bound.value.keepaliveTick()
+            }
+        }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        keepaliveTask?.cancel()
+        keepaliveTask = nil
+        closeTimer?.cancel()
+        closeTimer = nil
+        reportClosed(WebSocketCloseStatus(code: .abnormalClosure, reason: "", wasClean: false))
+        self.context = nil
+    }
+
+    /// Keeps input aside until `releaseInput()`, while handlers that must not see
+    /// WebSocket writes are still leaving the pipeline.
+    func holdInput() {
+        if heldInput == nil { heldInput = [] }
+    }
+
+    /// Processes the input kept aside by `holdInput()`.
+    func releaseInput() {
+        guard let held = heldInput else { return }
+        heldInput = nil
+        guard let context else { return }
+        isInRead = true
+        for bytes in held {
+            connection.receive(bytes)
+            pump(context: context)
+        }
+        isInRead = false
+        flushIfNeeded(context: context)
+        if !held.isEmpty, callback == nil {
+            context.fireChannelReadComplete()
+        }
+        if eofHeld {
+            connection.receiveEOF()
+            pump(context: context)
+        }
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        if heldInput != nil {
+            heldInput!.append(bytes)
+            return
+        }
+        if logger.logLevel <= .trace {
+            logger.trace("< \(bytes.readableBytes) bytes")
+        }
+        isInRead = true
+        connection.receive(bytes)
+        pump(context: context)
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        guard heldInput == nil else { return context.fireChannelReadComplete() }
+        isInRead = false
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed:
+            // The peer sent FIN (remote half-closure is enabled so that we still can answer).
+            if heldInput != nil {
+                eofHeld = true
+                return
+            }
+            connection.receiveEOF()
+            pump(context: context)
+        case is ChannelShouldQuiesceEvent:
+            // Graceful server shutdown: RFC 6455 §7.4.1, 1001 "going away".
+            send(.close(code: .goingAway, reason: "server shutting down"))
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        outputClosed = true  // nothing can be written any more
+        heldInput = nil
+        connection.receiveEOF()
+        pump(context: context)
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("! transport error: \(error)")
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        do {
+            try apply(unwrapOutboundIn(data))
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        pump(context: context, promise: promise)
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        needsFlush = false
+        context.flush()
+    }
+
+    private func apply(_ item: WebSocketOutboundItem) throws {
+        switch item {
+        case .message(let message): try connection.send(message)
+        case .fragment(let data, let kind, let isFinal): try connection.sendFragment(data, kind: kind, isFinal: isFinal)
+        case .ping(let data): try connection.sendPing(data)
+        case .pong(let data): try connection.sendPong(data)
+        case .close(let code, let reason): try connection.close(code: code, reason: reason)
+        }
+    }
+
+    /// Sends from the event loop, outside the pipeline (callbacks, timers, the W3C facade).
+    /// Inside a read burst the flush waits for `channelReadComplete`.
+    func send(_ item: WebSocketOutboundItem, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        do {
+            try apply(item)
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        pump(context: context, promise: promise)
+        if !isInRead {
+            flushIfNeeded(context: context)
+        }
+    }
+
+    // MARK: Driving the core
+
+    /// Writes output, delivers events, and manages timers and the transport.
+    private func pump(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        writeOutputs(context: context, promise: promise)
+        // A callback that sends re-enters here; the outer call finishes the work.
+        guard !isDelivering else { return }
+        isDelivering = true
+        var delivered = false
+        while let event = connection.nextEvent() {
+            deliver(event, context: context)
+            delivered = true
+        }
+        isDelivering = false
+        if delivered, !isInRead, callback == nil {
+            // Events from outside a read burst (held input, EOF, timers): downstream
+            // handlers such as NIOAsyncChannel's deliver on read-complete.
+            context.fireChannelReadComplete()
+        }
+        writeOutputs(context: context, promise: nil)
+        updateTransport(context: context)
+    }
+
+    private func writeOutputs(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        var lastWrite: EventLoopFuture<Void>?
+        while let output = connection.nextOutput() {
+            switch output {
+            case .bytes(let bytes):
+                guard !outputClosed else { continue }
+                if logger.logLevel <= .trace { logger.trace("> \(bytes.readableBytes) bytes") }
+                if promise != nil {
+                    lastWrite = context.write(wrapOutboundOut(bytes))
+                } else {
+                    context.write(wrapOutboundOut(bytes), promise: nil)
+                }
+                needsFlush = true
+            case .shutdownOutput:
+                guard !outputClosed else { continue }
+                outputClosed = true
+                needsFlush = false
+                context.flush()
+                logger.trace("= half-closing the transport")
+                let halfClosed = context.eventLoop.makePromise(of: Void.self)
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                halfClosed.futureResult.whenFailure { _ in
+                    // Transports without half-closure: close outright.
+                    bound.value.close(promise: nil)
+                }
+                context.close(mode: .output, promise: halfClosed)
+            }
+        }
+        if let promise {
+            if let lastWrite { lastWrite.cascade(to: promise) } else { promise.succeed() }
+        }
+    }
+
+    private func updateTransport(context: ChannelHandlerContext) {
+        switch connection.state {
+        case .open:
+            break
+        case .closeSent, .closeHandshakeDone, .failed:
+            if closeTimer == nil {
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                closeTimer = context.eventLoop.scheduleTask(in: timeouts.closeTimeout) {
+                    bound.value.closeTimedOut()
+                }
+            }
+        case .closed:
+            closeTimer?.cancel()
+            keepaliveTask?.cancel()
+            if context.channel.isActive {
+                flushIfNeeded(context: context)
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    private func deliver(_ event: WebSocketEvent, context: ChannelHandlerContext) {
+        switch event {
+        case .closed(let status):
+            logger.debug("= closed: \(status)")
+            reportClosed(status)
+        case .closeReceived(let code, let reason):
+            logger.trace("< close \(code.map { String($0.rawValue) } ?? "-") \(reason)")
+        case .pong:
+            pingSentAt = nil
+        case .message, .ping:
+            break
+        }
+        if let callback {
+            callback(event, WebSocketLoopSocket(handler: self))
+        } else {
+            context.fireChannelRead(wrapInboundOut(event))
+        }
+    }
+
+    private func reportClosed(_ status: WebSocketCloseStatus) {
+        guard !closeReported else { return }
+        closeReported = true
+        closedPromise?.succeed(status)
+    }
+
+    private func closeTimedOut() {
+        guard let context else { return }
+        logger.debug("! close timeout elapsed")
+        connection.closeTimeoutElapsed()
+        pump(context: context)
+        context.close(promise: nil)
+    }
+
+    private func keepaliveTick() {
+        guard let context, connection.isOpen else { return }
+        let now = NIODeadline.now()
+        if let sentAt = pingSentAt {
+            if now - sentAt >= timeouts.keepaliveTimeout {
+                logger.debug("! keepalive ping timeout")
+                connection.fail(.keepaliveTimeout)
+                pump(context: context)
+                flushIfNeeded(context: context)
+            }
+            return
+        }
+        pingCounter &+= 1
+        var payload = context.channel.allocator.buffer(capacity: 4)
+        payload.writeInteger(pingCounter)
+        pingSentAt = now
+        send(.ping(payload))
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketChannelHandler: Sendable {}
+
+/// The connection as seen from an event-loop callback. Valid only on the channel's event loop.
+public struct WebSocketLoopSocket {
+    let handler: WebSocketChannelHandler
+
+    /// Queues a message; it is flushed at the end of the current read burst.
+    public func send(_ message: WebSocketMessage) {
+        handler.send(.message(message))
+    }
+
+    /// Queues a message and learns when it was written to the socket.
+    public func send(_ message: WebSocketMessage, promise: EventLoopPromise<Void>?) {
+        handler.send(.message(message), promise: promise)
+    }
+
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) {
+        handler.send(.ping(payload))
+    }
+
+    public func close(code: WebSocketCloseCode? = .normalClosure, reason: String = "") {
+        handler.send(.close(code: code, reason: reason))
+    }
+}

@@ -1,0 +1,60 @@
+import CanalWebSocketCore
+import NIOCore
+import NIOHTTP1
+
+/// How a client connects: limits, timeouts and what it asks of the server.
+public struct WebSocketClientConfiguration: Sendable {
+    /// Limits of the connection (frame, message and fragment sizes).
+    public var webSocket: WebSocketConfiguration
+    /// Keepalive pings (off by default for clients) and the closing-handshake timeout.
+    public var timeouts: WebSocketTimeouts
+    /// TCP connect plus the opening handshake must finish within this. Default 10 s.
+    public var handshakeTimeout: TimeAmount
+    /// Subprotocols to offer, most preferred first.
+    public var protocols: [String]
+    /// Extra request headers (cookies, authorization, ...).
+    public var headers: HTTPHeaders
+    /// The `Origin` header to send, if any.
+    public var origin: String?
+
+    public init(
+        webSocket: WebSocketConfiguration = WebSocketConfiguration(),
+        timeouts: WebSocketTimeouts = WebSocketTimeouts(keepaliveInterval: nil),
+        handshakeTimeout: TimeAmount = .seconds(10),
+        protocols: [String] = [],
+        headers: HTTPHeaders = HTTPHeaders(),
+        origin: String? = nil
+    ) {
+        self.webSocket = webSocket
+        self.timeouts = timeouts
+        self.handshakeTimeout = handshakeTimeout
+        self.protocols = protocols
+        self.headers = headers
+        self.origin = origin
+    }
+}
+
+/// Why a client could not open a connection.
+public struct WebSocketClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case invalidURL
+        case connectionFailed
+        case handshakeTimedOut
+        case handshakeFailed
+        case tlsUnavailable
+    }
+
+    public var kind: Kind
+    /// The HTTP status when the server answered the upgrade with something else.
+    public var status: HTTPResponseStatus?
+    /// The start of the response body, for error messages (at most 1 KiB).
+    public var bodyExcerpt: String?
+    public var description: String
+
+    public init(_ kind: Kind, status: HTTPResponseStatus? = nil, bodyExcerpt: String? = nil, _ description: String) {
+        self.kind = kind
+        self.status = status
+        self.bodyExcerpt = bodyExcerpt
+        self.description = description
+    }
+}

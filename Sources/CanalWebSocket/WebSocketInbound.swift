@@ -1,0 +1,87 @@
+import CanalWebSocketCore
+import NIOCore
+
+/// The events of one connection as an async sequence: messages, pings, pongs and the
+/// peer's close. It ends after the connection closes. Iterate it once.
+///
+/// When the application reads slowly, the connection stops reading from the socket, so
+/// a fast peer cannot make it buffer without bound.
+public struct WebSocketInbound: AsyncSequence, Sendable {
+    public typealias Element = WebSocketEvent
+
+    let stream: NIOAsyncChannelInboundStream<WebSocketEvent>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: NIOAsyncChannelInboundStream<WebSocketEvent>.AsyncIterator
+        var finished = false
+
+        public mutating func next() async throws -> WebSocketEvent? {
+            guard !finished, let event = try await base.next() else { return nil }
+            if case .closed = event { finished = true }
+            return event
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator())
+    }
+
+    /// Only the messages. Pings are answered automatically; the sequence ends at close.
+    public var messages: Messages { Messages(inbound: self) }
+
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = WebSocketMessage
+        let inbound: WebSocketInbound
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: WebSocketInbound.AsyncIterator
+
+            public mutating func next() async throws -> WebSocketMessage? {
+                while let event = try await base.next() {
+                    if case .message(let message) = event { return message }
+                }
+                return nil
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: inbound.makeAsyncIterator())
+        }
+    }
+}
+
+/// Sends on one connection. Each call suspends while the peer is slow to read (the
+/// channel is not writable), which is how backpressure reaches the application.
+public struct WebSocketOutbound: Sendable {
+    let writer: NIOAsyncChannelOutboundWriter<WebSocketOutboundItem>
+
+    public func send(_ message: WebSocketMessage) async throws {
+        try await writer.write(.message(message))
+    }
+
+    public func send(text: String) async throws {
+        try await writer.write(.message(.text(text)))
+    }
+
+    public func send(binary: ByteBuffer) async throws {
+        try await writer.write(.message(.binary(binary)))
+    }
+
+    /// Sends one fragment of a message the application streams itself.
+    public func sendFragment(_ data: ByteBuffer, kind: WebSocketMessage.Kind, isFinal: Bool) async throws {
+        try await writer.write(.fragment(data, kind: kind, isFinal: isFinal))
+    }
+
+    public func ping(_ payload: ByteBuffer = ByteBuffer()) async throws {
+        try await writer.write(.ping(payload))
+    }
+
+    public func pong(_ payload: ByteBuffer = ByteBuffer()) async throws {
+        try await writer.write(.pong(payload))
+    }
+
+    /// Starts the closing handshake. The inbound sequence ends when it completes.
+    public func close(code: WebSocketCloseCode? = .normalClosure, reason: String = "") async throws {
+        try await writer.write(.close(code: code, reason: reason))
+    }
+}

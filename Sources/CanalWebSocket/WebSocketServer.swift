@@ -1,0 +1,194 @@
+import CanalWebSocketCore
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+
+/// A WebSocket server on SwiftNIO.
+///
+/// ```swift
+/// let server = try await WebSocketServer.bind(host: "127.0.0.1", port: 8080, handler: .async { inbound, outbound, _ in
+///     for try await message in inbound.messages { try await outbound.send(message) }
+/// })
+/// try await server.run()
+/// ```
+///
+/// Requests without `Upgrade: websocket` get 404. `shutdown()` (or cancelling the task
+/// running `run()`) stops accepting, sends 1001 to every open connection and returns
+/// once they have closed.
+public final class WebSocketServer: Sendable {
+    private let serverChannel: NIOAsyncChannel<EventLoopFuture<ServerConnectionOutcome>, Never>
+    private let quiesce: ServerQuiescingHelper
+    private let handler: WebSocketServerHandler
+    private let configuration: WebSocketServerConfiguration
+    private let logger: Logger
+    private let allClosed: EventLoopPromise<Void>
+
+    /// The address the server listens on; with port 0 this tells the port chosen.
+    public let localAddress: SocketAddress
+
+    private init(
+        serverChannel: NIOAsyncChannel<EventLoopFuture<ServerConnectionOutcome>, Never>,
+        quiesce: ServerQuiescingHelper,
+        handler: WebSocketServerHandler,
+        configuration: WebSocketServerConfiguration,
+        logger: Logger
+    ) {
+        self.serverChannel = serverChannel
+        self.quiesce = quiesce
+        self.handler = handler
+        self.configuration = configuration
+        self.logger = logger
+        self.localAddress = serverChannel.channel.localAddress!
+        self.allClosed = serverChannel.channel.eventLoop.makePromise()
+    }
+
+    /// Binds a listening socket. Connections are accepted from then on; async handlers
+    /// start running once `run()` is called.
+    ///
+    /// - Parameters:
+    ///   - shouldUpgrade: decides, before the 101, whether to accept a valid upgrade
+    ///     request (check `Origin`, authenticate, pick a subprotocol) or reject it with any
+    ///     status. The default accepts every request and selects no subprotocol.
+    public static func bind(
+        host: String,
+        port: Int,
+        configuration: WebSocketServerConfiguration = WebSocketServerConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "canal.server"),
+        shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in .accept },
+        handler: WebSocketServerHandler
+    ) async throws -> WebSocketServer {
+        let quiesce = ServerQuiescingHelper(group: eventLoopGroup)
+        let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let outcome = channel.eventLoop.makePromise(of: ServerConnectionOutcome.self)
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+                    try pipeline.addHandler(HTTPResponseEncoder())
+                    try pipeline.addHandler(
+                        WebSocketUpgradeHandler(
+                            configuration: configuration,
+                            shouldUpgrade: shouldUpgrade,
+                            handler: handler,
+                            logger: logger,
+                            outcome: outcome
+                        )
+                    )
+                    // The bootstrap registers the channel (and starts reading) only once this
+                    // future completes, so hand back the outcome as a future of its own.
+                    return outcome.futureResult
+                }
+            }
+        let server = WebSocketServer(
+            serverChannel: serverChannel,
+            quiesce: quiesce,
+            handler: handler,
+            configuration: configuration,
+            logger: logger
+        )
+        logger.info("listening on \(server.localAddress)")
+        return server
+    }
+
+    /// Serves until `shutdown()` completes or the task is cancelled (which shuts down
+    /// gracefully). Async connection handlers run as child tasks.
+    public func run() async throws {
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { inbound in
+                    // Event-loop handlers need no task; async ones get one per connection.
+                    guard case .async(let body) = handler else {
+                        for try await _ in inbound {}
+                        return
+                    }
+                    let logger = self.logger
+                    for try await outcome in inbound {
+                        group.addTask {
+                            guard case .upgraded(let connection) = try? await outcome.get() else { return }
+                            await Self.serve(connection, body: body, logger: logger)
+                        }
+                    }
+                }
+            }
+            try await allClosed.futureResult.get()
+        } onCancel: {
+            self.shutdown()
+        }
+    }
+
+    /// Stops accepting, closes every WebSocket with 1001 and every idle HTTP connection,
+    /// and lets `run()` return once all are closed (at most `shutdownTimeout` plus the
+    /// close timeout later).
+    public func shutdown() {
+        let done = allClosed
+        let quiesced = serverChannel.channel.eventLoop.makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: quiesced)
+        let timeout = serverChannel.channel.eventLoop.scheduleTask(in: configuration.shutdownTimeout) {
+            done.succeed()
+        }
+        quiesced.futureResult.whenComplete { _ in
+            timeout.cancel()
+            done.succeed()
+        }
+    }
+
+    static func serve(
+        _ connection: UpgradedConnection,
+        body: @Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void,
+        logger: Logger
+    ) async {
+        do {
+            try await connection.channel.executeThenClose { inbound, outbound in
+                try await runScoped(
+                    inbound: WebSocketInbound(stream: inbound),
+                    outbound: WebSocketOutbound(writer: outbound),
+                    context: WebSocketContext(
+                        request: connection.request,
+                        subprotocol: connection.subprotocol,
+                        channel: connection.channel.channel,
+                        closed: connection.closed
+                    ),
+                    body: body,
+                    logger: logger
+                )
+            }
+        } catch {
+            logger.debug("! connection ended with \(error)")
+        }
+    }
+
+    /// Runs a connection's closure, then completes the closing handshake: 1000 when it
+    /// returned, 1011 when it threw.
+    static func runScoped<Result>(
+        inbound: WebSocketInbound,
+        outbound: WebSocketOutbound,
+        context: WebSocketContext,
+        body: (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Result,
+        logger: Logger
+    ) async throws -> Result {
+        let result: Result
+        do {
+            result = try await body(inbound, outbound, context)
+        } catch {
+            logger.debug("! handler threw: \(error)")
+            try? await outbound.close(code: .internalError, reason: "")
+            _ = try? await context.closed.get()
+            throw error
+        }
+        try? await outbound.close(code: .normalClosure, reason: "")
+        _ = try? await context.closed.get()
+        return result
+    }
+}

@@ -1,0 +1,65 @@
+import CanalWebSocketCore
+import NIOCore
+import NIOHTTP1
+
+/// Everything a `WebSocketServer` can be tuned with. The defaults suit a public server.
+public struct WebSocketServerConfiguration: Sendable {
+    /// Limits of each WebSocket connection (frame, message and fragment sizes).
+    public var webSocket: WebSocketConfiguration
+    /// Keepalive pings and the closing-handshake timeout.
+    public var timeouts: WebSocketTimeouts
+    /// A connection must deliver a complete request head within this time, or it is
+    /// closed. This also bounds idle keep-alive HTTP connections. Default 10 s.
+    public var requestHeadTimeout: TimeAmount
+    /// How long `shutdown` waits for connections to finish before closing them. Default 10 s.
+    public var shutdownTimeout: TimeAmount
+    /// The listen backlog. Default 1024.
+    public var backlog: Int32
+
+    public init(
+        webSocket: WebSocketConfiguration = WebSocketConfiguration(),
+        timeouts: WebSocketTimeouts = WebSocketTimeouts(),
+        requestHeadTimeout: TimeAmount = .seconds(10),
+        shutdownTimeout: TimeAmount = .seconds(10),
+        backlog: Int32 = 1024
+    ) {
+        self.webSocket = webSocket
+        self.timeouts = timeouts
+        self.requestHeadTimeout = requestHeadTimeout
+        self.shutdownTimeout = shutdownTimeout
+        self.backlog = backlog
+    }
+}
+
+/// The application's answer to an upgrade request.
+public enum WebSocketUpgradeDecision: Sendable {
+    /// Upgrade, optionally selecting one of the offered subprotocols and adding headers.
+    case accept(subprotocol: String? = nil, headers: HTTPHeaders = HTTPHeaders())
+    /// Refuse with any status, headers and body.
+    case reject(WebSocketHandshakeRejection)
+
+    public static let accept = WebSocketUpgradeDecision.accept()
+}
+
+/// How a server talks to each accepted connection.
+public enum WebSocketServerHandler: Sendable {
+    /// Closure-scoped and async: the closure gets the inbound events and an outbound
+    /// writer; when it returns the server completes the closing handshake (1000, or 1011
+    /// if it threw). Each connection runs in a child task of `WebSocketServer.run()`.
+    case async(@Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void)
+    /// Callbacks on the connection's event loop, with no task hops: the fastest path, for
+    /// echo, fan-out and relays. The closure runs once per connection, on its event loop,
+    /// and returns the callback that receives its events.
+    case eventLoop(@Sendable (WebSocketUpgradeRequest) -> WebSocketChannelHandler.EventCallback)
+}
+
+/// What an async handler knows about its connection.
+public struct WebSocketContext: Sendable {
+    /// The upgrade request (path, headers, origin, chosen subprotocol's offers).
+    public let request: WebSocketUpgradeRequest?
+    /// The subprotocol in use, if any.
+    public let subprotocol: String?
+    public let channel: Channel
+    /// Completes with the close status when the connection is over.
+    public let closed: EventLoopFuture<WebSocketCloseStatus>
+}

@@ -1,0 +1,48 @@
+/// Limits and behaviour of one WebSocket endpoint, shared by client and server.
+///
+/// The defaults are safe for a server facing the internet: a peer cannot make the
+/// endpoint buffer more than `maxMessageSize` bytes per connection.
+public struct WebSocketConfiguration: Sendable, Hashable {
+    /// The largest frame payload accepted, in bytes. A larger frame fails the
+    /// connection with 1009 before its payload is buffered. Default 1 MiB.
+    public var maxFrameSize: Int
+
+    /// The largest message accepted, in bytes, after reassembly of fragments (and, with
+    /// compression, after inflation). A larger message fails the connection with 1009.
+    /// Default 1 MiB, as in `ws` and python `websockets`.
+    public var maxMessageSize: Int
+
+    /// The most fragments one message may have. Tiny fragments cost far more than
+    /// their payload, so this bounds the work a peer can cause. Default 1,024.
+    public var maxFragmentCount: Int
+
+    /// Frames sent by `send` are cut into fragments of at most this many bytes, so that
+    /// a huge message does not hold up pings and pongs. `nil` sends each message as one
+    /// frame. Default `nil`.
+    public var outboundFragmentSize: Int?
+
+    /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true.
+    public var autoReplyToPings: Bool
+
+    public init(
+        maxFrameSize: Int = 1 << 20,
+        maxMessageSize: Int = 1 << 20,
+        maxFragmentCount: Int = 1024,
+        outboundFragmentSize: Int? = nil,
+        autoReplyToPings: Bool = true
+    ) {
+        self.maxFrameSize = maxFrameSize
+        self.maxMessageSize = maxMessageSize
+        self.maxFragmentCount = maxFragmentCount
+        self.outboundFragmentSize = outboundFragmentSize
+        self.autoReplyToPings = autoReplyToPings
+    }
+
+    /// Limits large enough for the Autobahn suite (16 MiB messages in up to 65,536
+    /// fragments). Meant for conformance runs, not for the open internet.
+    public static let conformance = WebSocketConfiguration(
+        maxFrameSize: 16 << 20,
+        maxMessageSize: 16 << 20,
+        maxFragmentCount: 1 << 17
+    )
+}

@@ -1,0 +1,99 @@
+import NIOCore
+
+/// A complete WebSocket message: text (valid UTF-8) or binary.
+///
+/// The payload stays in a `ByteBuffer`, so echoing or forwarding a message costs no
+/// decoding; `text` decodes on demand.
+public struct WebSocketMessage: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case text
+        case binary
+    }
+
+    public var kind: Kind
+    /// The payload. For `.text` it is valid UTF-8.
+    public var data: ByteBuffer
+
+    /// Wraps a payload. For `.text`, `data` must be valid UTF-8; the initialisers
+    /// below guarantee it.
+    public init(kind: Kind, data: ByteBuffer) {
+        self.kind = kind
+        self.data = data
+    }
+
+    public static func text(_ string: String) -> WebSocketMessage {
+        WebSocketMessage(kind: .text, data: ByteBuffer(string: string))
+    }
+
+    public static func binary(_ data: ByteBuffer) -> WebSocketMessage {
+        WebSocketMessage(kind: .binary, data: data)
+    }
+
+    public static func binary<Bytes: Sequence>(_ bytes: Bytes) -> WebSocketMessage where Bytes.Element == UInt8 {
+        WebSocketMessage(kind: .binary, data: ByteBuffer(bytes: bytes))
+    }
+
+    /// The payload as a string if this is a text message.
+    public var text: String? {
+        guard kind == .text else { return nil }
+        return String(buffer: data)
+    }
+
+    var opcode: WebSocketOpcode { kind == .text ? .text : .binary }
+
+    public var description: String {
+        switch kind {
+        case .text: return "text(\(data.readableBytes) bytes)"
+        case .binary: return "binary(\(data.readableBytes) bytes)"
+        }
+    }
+}
+
+/// How a connection ended, as the application sees it.
+public struct WebSocketCloseStatus: Sendable, Hashable, CustomStringConvertible {
+    /// The code the peer sent; 1005 if its close frame had none; 1006 if no close frame arrived.
+    public var code: WebSocketCloseCode
+    /// The reason the peer sent, if any.
+    public var reason: String
+    /// True when both close frames were exchanged before the transport closed.
+    public var wasClean: Bool
+    /// Why this endpoint failed the connection, if it did.
+    public var error: WebSocketProtocolError?
+
+    public init(code: WebSocketCloseCode, reason: String, wasClean: Bool, error: WebSocketProtocolError? = nil) {
+        self.code = code
+        self.reason = reason
+        self.wasClean = wasClean
+        self.error = error
+    }
+
+    public var description: String {
+        var text = "code \(code.rawValue)"
+        if !reason.isEmpty { text += ", reason \"\(reason)\"" }
+        text += wasClean ? ", clean" : ", not clean"
+        if let error { text += ", error: \(error)" }
+        return text
+    }
+}
+
+/// What the protocol core reports to its driver, in order.
+public enum WebSocketEvent: Sendable, Hashable {
+    /// A whole message, reassembled and validated.
+    case message(WebSocketMessage)
+    /// The peer pinged. With `autoReplyToPings` the pong is already queued.
+    case ping(ByteBuffer)
+    /// The peer sent a pong.
+    case pong(ByteBuffer)
+    /// The peer's close frame arrived; the connection is closing.
+    case closeReceived(code: WebSocketCloseCode?, reason: String)
+    /// The connection is over. Nothing follows.
+    case closed(WebSocketCloseStatus)
+}
+
+/// What the driver must do with the transport, in order.
+public enum WebSocketOutput: Sendable, Hashable {
+    /// Write these bytes.
+    case bytes(ByteBuffer)
+    /// Close the sending side of the transport (TCP FIN), and keep reading until EOF.
+    case shutdownOutput
+}
