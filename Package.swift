@@ -6,7 +6,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "CanalWebSocketCore", targets: ["CanalWebSocketCore"]),
+        .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
+        .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
+        .executable(name: "canal-web-demo", targets: ["CanalWebDemo"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -14,9 +17,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // RFC 6455 without I/O: bytes in, events and bytes out.
@@ -24,8 +30,21 @@ let package = Package(
             name: "CanalWebSocketCore",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // permessage-deflate (RFC 7692): negotiation and zlib through compress-nio, kept out
+        // of the core so that the core links no zlib.
+        .target(
+            name: "CanalWebSocketCompression",
+            dependencies: [
+                "CanalWebSocketCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // SwiftNIO driver: server, client, async and W3C-style APIs.
@@ -33,17 +52,59 @@ let package = Package(
             name: "CanalWebSocket",
             dependencies: [
                 "CanalWebSocketCore",
+                "CanalWebSocketCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, TLS.
+        .target(
+            name: "CanalHTTP",
+            dependencies: [
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
+        // routes that serve them.
+        .target(
+            name: "CanalDemoSite",
+            dependencies: [
+                "CanalHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Demo/Site",
+            resources: [.copy("public")]
+        ),
+        .executableTarget(
+            name: "CanalWebDemo",
+            dependencies: [
+                "CanalDemoSite",
+                "CanalHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Demo/Server"
         ),
         .executableTarget(
             name: "canal",
             dependencies: [
                 "CanalWebSocket",
+                "CanalWebSocketCompression",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,6 +124,11 @@ let package = Package(
             name: "canal-testpeer",
             dependencies: [
                 "CanalWebSocket",
+                "CanalWebSocketCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/TestPeer"
@@ -70,6 +136,23 @@ let package = Package(
         .testTarget(
             name: "CanalWebSocketCoreTests",
             dependencies: ["CanalWebSocketCore"]
+        ),
+        .testTarget(
+            name: "CanalWebSocketCompressionTests",
+            dependencies: [
+                "CanalWebSocketCompression",
+                "CanalWebSocket",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CanalHTTPTests",
+            dependencies: [
+                "CanalHTTP",
+                "CanalDemoSite",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CanalWebSocketTests",

@@ -331,7 +331,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         if let callback {
             callback(event, WebSocketLoopSocket(handler: self))
         } else {
-            context.fireChannelRead(wrapInboundOut(event))
+            switch event {
+            case .ping, .pong: return
+            default: context.fireChannelRead(wrapInboundOut(event))
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// Connects to WebSocket servers.
 ///
@@ -68,10 +69,15 @@ public enum WebSocketClient {
         } catch {
             return eventLoop.makeFailedFuture(WebSocketClientError(.invalidURL, "invalid URL \"\(text)\": \(error)"))
         }
-        guard !url.isSecure else {
-            return eventLoop.makeFailedFuture(
-                WebSocketClientError(.tlsUnavailable, "wss:// is not supported by this client yet")
-            )
+        var tlsContext: NIOSSLContext?
+        if url.isSecure {
+            do {
+                tlsContext = try configuration.tls.makeContext()
+            } catch {
+                return eventLoop.makeFailedFuture(
+                    WebSocketClientError(.handshakeFailed, "could not set up TLS: \(error)")
+                )
+            }
         }
         var headers = configuration.headers
         if let userInfo = url.userInfo, headers.first(name: "Authorization") == nil {
@@ -91,6 +97,10 @@ public enum WebSocketClient {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        let serverName = isIPAddress(url.host) ? nil : url.host
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                    }
                     try pipeline.addHandler(HTTPRequestEncoder())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try pipeline.addHandler(
@@ -107,9 +117,9 @@ public enum WebSocketClient {
             }
             .connect(host: url.host, port: url.port)
         return connect.flatMapError { error in
-            eventLoop.makeFailedFuture(
-                WebSocketClientError(.connectionFailed, "could not connect to \(url.host):\(url.port): \(error)")
-            )
+            let failure = WebSocketClientError(.connectionFailed, "could not connect to \(url.host):\(url.port): \(error)")
+            result.fail(failure)
+            return eventLoop.makeFailedFuture(failure)
         }.flatMap { channel in
             result.futureResult.map { (channel, $0) }
         }

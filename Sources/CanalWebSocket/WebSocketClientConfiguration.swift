@@ -16,6 +16,12 @@ public struct WebSocketClientConfiguration: Sendable {
     public var headers: HTTPHeaders
     /// The `Origin` header to send, if any.
     public var origin: String?
+    /// TLS settings for `wss://` URLs.
+    public var tls: WebSocketClientTLS
+    /// permessage-deflate (RFC 7692), offered to the server. On by default, as in
+    /// browsers: `.balanced` offers `permessage-deflate; client_max_window_bits;
+    /// client_no_context_takeover`. nil offers nothing.
+    public var compression: PerMessageDeflateConfiguration?
 
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
@@ -23,7 +29,9 @@ public struct WebSocketClientConfiguration: Sendable {
         handshakeTimeout: TimeAmount = .seconds(10),
         protocols: [String] = [],
         headers: HTTPHeaders = HTTPHeaders(),
-        origin: String? = nil
+        origin: String? = nil,
+        tls: WebSocketClientTLS = WebSocketClientTLS(),
+        compression: PerMessageDeflateConfiguration? = .balanced
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
@@ -31,6 +39,8 @@ public struct WebSocketClientConfiguration: Sendable {
         self.protocols = protocols
         self.headers = headers
         self.origin = origin
+        self.tls = tls
+        self.compression = compression
     }
 }
 
@@ -49,11 +59,21 @@ public struct WebSocketClientError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponseStatus?
     /// The start of the response body, for error messages (at most 1 KiB).
     public var bodyExcerpt: String?
+    /// The response headers when the server answered with something else than 101
+    /// (`Location` of a redirect, for instance).
+    public var headers: HTTPHeaders?
     public var description: String
 
-    public init(_ kind: Kind, status: HTTPResponseStatus? = nil, bodyExcerpt: String? = nil, _ description: String) {
+    public init(
+        _ kind: Kind,
+        status: HTTPResponseStatus? = nil,
+        headers: HTTPHeaders? = nil,
+        bodyExcerpt: String? = nil,
+        _ description: String
+    ) {
         self.kind = kind
         self.status = status
+        self.headers = headers
         self.bodyExcerpt = bodyExcerpt
         self.description = description
     }

@@ -17,13 +17,15 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
 
     private enum State {
         case awaitingResponse
-        case accepted(WebSocketClientHandshake.Negotiated)
-        case collectingErrorBody(HTTPResponseStatus, String, ByteBuffer)
+        case accepted(WebSocketClientHandshake.Negotiated, [any WebSocketExtension])
+        case collectingErrorBody(HTTPResponseHead, String, ByteBuffer)
         case done
     }
 
     private var state = State.awaitingResponse
     private let handshake: WebSocketClientHandshake
+    /// The permessage-deflate offer added to the request, if any.
+    private let deflateOffer: WebSocketExtensionOffer?
     private let configuration: WebSocketClientConfiguration
     private let callback: WebSocketChannelHandler.EventCallback?
     private let makeAsyncChannel: Bool
@@ -40,7 +42,25 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
         logger: Logger,
         result: EventLoopPromise<ClientUpgradeResult>
     ) {
-        self.handshake = handshake
+        // Offer compression unless the application already offers extensions itself.
+        if let compression = configuration.compression,
+            !handshake.extensionOffers.contains(where: { $0.name.lowercased() == PerMessageDeflate.name }),
+            handshake.extraHeaders["Sec-WebSocket-Extensions"].isEmpty
+        {
+            let offer = PerMessageDeflate.offer(configuration: compression)
+            self.deflateOffer = offer
+            self.handshake = WebSocketClientHandshake(
+                url: handshake.url,
+                key: handshake.key,
+                protocols: handshake.protocols,
+                extensionOffers: handshake.extensionOffers + [offer],
+                origin: handshake.origin,
+                headers: handshake.extraHeaders
+            )
+        } else {
+            self.deflateOffer = nil
+            self.handshake = handshake
+        }
         self.configuration = configuration
         self.callback = callback
         self.makeAsyncChannel = makeAsyncChannel
@@ -73,12 +93,26 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
 
     func channelInactive(context: ChannelHandlerContext) {
         switch state {
-        case .collectingErrorBody(let status, let description, let body):
-            failWithStatus(status, description, body, context: context)
+        case .collectingErrorBody(let head, let description, let body):
+            failWithStatus(head, description, body, context: context)
         default:
             fail(WebSocketClientError(.handshakeFailed, "the server closed the connection during the handshake"), context: context)
         }
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            switch state {
+            case .collectingErrorBody(let head, let description, let body):
+                failWithStatus(head, description, body, context: context)
+            case .done:
+                break
+            default:
+                fail(WebSocketClientError(.handshakeFailed, "the server closed the connection during the handshake"), context: context)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -90,32 +124,45 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
         case (.head(let head), .awaitingResponse):
             switch handshake.validate(head) {
             case .success(let negotiated):
-                state = .accepted(negotiated)
+                switch negotiateExtensions(negotiated) {
+                case .success(let codecs):
+                    state = .accepted(negotiated, codecs)
+                case .failure(let error):
+                    // RFC 7692 §7.1: a client fails the connection on an invalid response.
+                    fail(WebSocketClientError(.handshakeFailed, status: head.status, error.description), context: context)
+                }
             case .failure(let error):
                 if let status = error.status, status != .switchingProtocols {
-                    state = .collectingErrorBody(status, error.description, context.channel.allocator.buffer(capacity: 0))
+                    state = .collectingErrorBody(head, error.description, context.channel.allocator.buffer(capacity: 0))
                 } else {
                     fail(WebSocketClientError(.handshakeFailed, status: error.status, error.description), context: context)
                 }
             }
-        case (.body(var chunk), .collectingErrorBody(let status, let description, var body)):
+        case (.body(var chunk), .collectingErrorBody(let head, let description, var body)):
             let room = Self.maxErrorBody - body.readableBytes
             if room > 0, let slice = chunk.readSlice(length: min(room, chunk.readableBytes)) {
                 body.writeImmutableBuffer(slice)
             }
-            state = .collectingErrorBody(status, description, body)
-        case (.end, .collectingErrorBody(let status, let description, let body)):
-            failWithStatus(status, description, body, context: context)
-        case (.end, .accepted(let negotiated)):
-            upgrade(negotiated, context: context)
+            state = .collectingErrorBody(head, description, body)
+        case (.end, .collectingErrorBody(let head, let description, let body)):
+            failWithStatus(head, description, body, context: context)
+        case (.end, .accepted(let negotiated, let codecs)):
+            upgrade(negotiated, extensions: codecs, context: context)
         default:
             break
         }
     }
 
-    private func failWithStatus(_ status: HTTPResponseStatus, _ description: String, _ body: ByteBuffer, context: ChannelHandlerContext) {
+    private func failWithStatus(_ head: HTTPResponseHead, _ description: String, _ body: ByteBuffer, context: ChannelHandlerContext) {
         let excerpt = String(decoding: body.readableBytesView, as: UTF8.self)
-        fail(WebSocketClientError(.handshakeFailed, status: status, bodyExcerpt: excerpt, description), context: context)
+        let error = WebSocketClientError(
+            .handshakeFailed,
+            status: head.status,
+            headers: head.headers,
+            bodyExcerpt: excerpt,
+            description
+        )
+        fail(error, context: context)
     }
 
     private func fail(_ error: WebSocketClientError, context: ChannelHandlerContext) {
@@ -127,13 +174,33 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
         context.close(promise: nil)
     }
 
-    private func upgrade(_ negotiated: WebSocketClientHandshake.Negotiated, context: ChannelHandlerContext) {
+    /// The codecs for what the server accepted.
+    private func negotiateExtensions(
+        _ negotiated: WebSocketClientHandshake.Negotiated
+    ) -> Result<[any WebSocketExtension], WebSocketHandshakeError> {
+        guard let deflateOffer, let compression = configuration.compression else { return .success([]) }
+        switch PerMessageDeflate.accept(negotiated.extensions, offered: deflateOffer, configuration: compression) {
+        case .success(let agreement?):
+            logger.debug("= \(agreement.response)")
+            return .success([agreement.makeExtension()])
+        case .success(nil):
+            return .success([])
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    private func upgrade(
+        _ negotiated: WebSocketClientHandshake.Negotiated,
+        extensions: [any WebSocketExtension],
+        context: ChannelHandlerContext
+    ) {
         state = .done
         timer?.cancel()
         let channel = context.channel
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
         let handler = WebSocketChannelHandler(
-            connection: WebSocketConnection(role: .client, configuration: configuration.webSocket),
+            connection: WebSocketConnection(role: .client, configuration: configuration.webSocket, extensions: extensions),
             timeouts: configuration.timeouts,
             logger: logger,
             closed: closed,
@@ -143,9 +210,14 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
         // in the pipeline. It cannot leave at once from inside its own read, so the new
         // handler holds input (and so writes nothing) until the decoder is gone.
         handler.holdInput()
+        // NIO may read the server's FIN in the same burst as the 101: keep it from the
+        // decoder, which would take it as the end of an HTTP body and lose the frames that
+        // came with the response (such as a first message and a close frame).
+        let endOfInput = EndOfInputDelayer()
         let result = self.result
         do {
             let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(endOfInput, position: .first)
             try pipeline.addHandler(handler)
             var asyncChannel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>?
             if makeAsyncChannel {
@@ -156,11 +228,13 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
             let upgraded = ClientUpgradeResult(negotiated: negotiated, asyncChannel: asyncChannel, closed: closed.futureResult)
             let boundHandler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            let boundEndOfInput = NIOLoopBound(endOfInput, eventLoop: channel.eventLoop)
             pipeline.removeHandler(decoder).whenComplete { outcome in
                 switch outcome {
                 case .success:
                     result.succeed(upgraded)
                     boundHandler.value.releaseInput()
+                    _ = channel.pipeline.syncOperations.removeHandler(boundEndOfInput.value)
                 case .failure(let error):
                     result.fail(WebSocketClientError(.handshakeFailed, "could not switch the pipeline to WebSocket: \(error)"))
                     channel.close(promise: nil)
@@ -170,5 +244,27 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
             result.fail(WebSocketClientError(.handshakeFailed, "could not switch the pipeline to WebSocket: \(error)"))
             channel.close(promise: nil)
         }
+    }
+}
+
+/// Holds back `inputClosed` while the response decoder leaves the pipeline, and passes it
+/// on as it leaves itself, once the WebSocket handler has the bytes that followed the 101.
+final class EndOfInputDelayer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private var held: [Any] = []
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event as? ChannelEvent == .some(.inputClosed) {
+            held.append(event)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        let events = held
+        held = []
+        for event in events { context.fireUserInboundEventTriggered(event) }
+        context.leavePipeline(removalToken: removalToken)
     }
 }

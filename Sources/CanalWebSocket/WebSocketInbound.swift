@@ -1,8 +1,12 @@
 import CanalWebSocketCore
 import NIOCore
 
-/// The events of one connection as an async sequence: messages, pings, pongs and the
-/// peer's close. It ends after the connection closes. Iterate it once.
+/// The events of one connection as an async sequence: messages, the peer's close frame
+/// and the final `.closed`. It ends after the connection closes. Iterate it once.
+///
+/// Pings are answered automatically and, like pongs, are not part of this sequence: a
+/// handler that only writes must not stall the peer's keepalive by leaving them unread.
+/// Event-loop handlers (`WebSocketServerHandler.eventLoop`) see them.
 ///
 /// When the application reads slowly, the connection stops reading from the socket, so
 /// a fast peer cannot make it buffer without bound.

@@ -4,6 +4,7 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A WebSocket server on SwiftNIO.
 ///
@@ -18,8 +19,10 @@ import NIOPosix
 /// running `run()`) stops accepting, sends 1001 to every open connection and returns
 /// once they have closed.
 public final class WebSocketServer: Sendable {
-    private let serverChannel: NIOAsyncChannel<EventLoopFuture<ServerConnectionOutcome>, Never>
+    private let serverChannel: Channel
     private let quiesce: ServerQuiescingHelper
+    private let connections: AsyncStream<UpgradedConnection>
+    private let connectionsContinuation: AsyncStream<UpgradedConnection>.Continuation
     private let handler: WebSocketServerHandler
     private let configuration: WebSocketServerConfiguration
     private let logger: Logger
@@ -29,25 +32,28 @@ public final class WebSocketServer: Sendable {
     public let localAddress: SocketAddress
 
     private init(
-        serverChannel: NIOAsyncChannel<EventLoopFuture<ServerConnectionOutcome>, Never>,
+        serverChannel: Channel,
         quiesce: ServerQuiescingHelper,
+        connections: (AsyncStream<UpgradedConnection>, AsyncStream<UpgradedConnection>.Continuation),
         handler: WebSocketServerHandler,
         configuration: WebSocketServerConfiguration,
         logger: Logger
     ) {
         self.serverChannel = serverChannel
         self.quiesce = quiesce
+        (self.connections, self.connectionsContinuation) = connections
         self.handler = handler
         self.configuration = configuration
         self.logger = logger
-        self.localAddress = serverChannel.channel.localAddress!
-        self.allClosed = serverChannel.channel.eventLoop.makePromise()
+        self.localAddress = serverChannel.localAddress!
+        self.allClosed = serverChannel.eventLoop.makePromise()
     }
 
-    /// Binds a listening socket. Connections are accepted from then on; async handlers
-    /// start running once `run()` is called.
+    /// Binds a listening socket. Connections are accepted from then on: event-loop
+    /// handlers serve them at once; async handlers start once `run()` is called.
     ///
     /// - Parameters:
+    ///   - tls: serve `wss://` with this certificate; nil serves plain `ws://`.
     ///   - shouldUpgrade: decides, before the 101, whether to accept a valid upgrade
     ///     request (check `Origin`, authenticate, pick a subprotocol) or reject it with any
     ///     status. The default accepts every request and selects no subprotocol.
@@ -57,10 +63,14 @@ public final class WebSocketServer: Sendable {
         configuration: WebSocketServerConfiguration = WebSocketServerConfiguration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "canal.server"),
+        tls: WebSocketServerTLS? = nil,
         shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in .accept },
         handler: WebSocketServerHandler
     ) async throws -> WebSocketServer {
+        let tlsContext = try tls?.makeContext()
         let quiesce = ServerQuiescingHelper(group: eventLoopGroup)
+        let connections = AsyncStream<UpgradedConnection>.makeStream()
+        let continuation = connections.continuation
         let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -71,10 +81,15 @@ public final class WebSocketServer: Sendable {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(host: host, port: port) { channel in
+            // Each channel keeps its last receive buffer for reuse; starting small keeps an
+            // idle connection under 4 KB. The buffer still grows with the traffic.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 1 << 16))
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let outcome = channel.eventLoop.makePromise(of: ServerConnectionOutcome.self)
                     let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try pipeline.addHandler(HTTPResponseEncoder())
                     try pipeline.addHandler(
@@ -83,17 +98,17 @@ public final class WebSocketServer: Sendable {
                             shouldUpgrade: shouldUpgrade,
                             handler: handler,
                             logger: logger,
-                            outcome: outcome
+                            onAsyncUpgrade: { continuation.yield($0) }
                         )
                     )
-                    // The bootstrap registers the channel (and starts reading) only once this
-                    // future completes, so hand back the outcome as a future of its own.
-                    return outcome.futureResult
                 }
             }
+            .bind(host: host, port: port)
+            .get()
         let server = WebSocketServer(
             serverChannel: serverChannel,
             quiesce: quiesce,
+            connections: (connections.stream, continuation),
             handler: handler,
             configuration: configuration,
             logger: logger
@@ -106,21 +121,16 @@ public final class WebSocketServer: Sendable {
     /// gracefully). Async connection handlers run as child tasks.
     public func run() async throws {
         try await withTaskCancellationHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await serverChannel.executeThenClose { inbound in
-                    // Event-loop handlers need no task; async ones get one per connection.
-                    guard case .async(let body) = handler else {
-                        for try await _ in inbound {}
-                        return
-                    }
-                    let logger = self.logger
-                    for try await outcome in inbound {
-                        group.addTask {
-                            guard case .upgraded(let connection) = try? await outcome.get() else { return }
-                            await Self.serve(connection, body: body, logger: logger)
-                        }
+            await withDiscardingTaskGroup { group in
+                guard case .async(let body) = handler else { return }
+                let logger = self.logger
+                for await connection in connections {
+                    group.addTask {
+                        await Self.serve(connection, body: body, logger: logger)
                     }
                 }
+                // Every connection is closed (or shutdownTimeout passed): stop handlers that linger.
+                group.cancelAll()
             }
             try await allClosed.futureResult.get()
         } onCancel: {
@@ -129,17 +139,19 @@ public final class WebSocketServer: Sendable {
     }
 
     /// Stops accepting, closes every WebSocket with 1001 and every idle HTTP connection,
-    /// and lets `run()` return once all are closed (at most `shutdownTimeout` plus the
-    /// close timeout later).
+    /// and lets `run()` return once all are closed (after at most `shutdownTimeout`).
     public func shutdown() {
         let done = allClosed
-        let quiesced = serverChannel.channel.eventLoop.makePromise(of: Void.self)
+        let connections = connectionsContinuation
+        let quiesced = serverChannel.eventLoop.makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: quiesced)
-        let timeout = serverChannel.channel.eventLoop.scheduleTask(in: configuration.shutdownTimeout) {
+        let timeout = serverChannel.eventLoop.scheduleTask(in: configuration.shutdownTimeout) {
+            connections.finish()
             done.succeed()
         }
         quiesced.futureResult.whenComplete { _ in
             timeout.cancel()
+            connections.finish()
             done.succeed()
         }
     }

@@ -1,3 +1,5 @@
+// The compression settings are part of this module's API.
+@_exported import CanalWebSocketCompression
 import CanalWebSocketCore
 import NIOCore
 import NIOHTTP1
@@ -15,19 +17,27 @@ public struct WebSocketServerConfiguration: Sendable {
     public var shutdownTimeout: TimeAmount
     /// The listen backlog. Default 1024.
     public var backlog: Int32
+    /// permessage-deflate (RFC 7692), accepted when a client offers it. Off (nil) by
+    /// default, as in `ws`, uWebSockets and Socket.IO: compression trades CPU and memory
+    /// per connection for bandwidth, which only some applications want. Set it to
+    /// `.balanced` (or another preset) to turn it on; decompressed messages still count
+    /// against `webSocket.maxMessageSize`.
+    public var compression: PerMessageDeflateConfiguration?
 
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
         timeouts: WebSocketTimeouts = WebSocketTimeouts(),
         requestHeadTimeout: TimeAmount = .seconds(10),
         shutdownTimeout: TimeAmount = .seconds(10),
-        backlog: Int32 = 1024
+        backlog: Int32 = 1024,
+        compression: PerMessageDeflateConfiguration? = nil
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
         self.requestHeadTimeout = requestHeadTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog
+        self.compression = compression
     }
 }
 

@@ -11,13 +11,6 @@ struct UpgradedConnection: Sendable {
     var closed: EventLoopFuture<WebSocketCloseStatus>
 }
 
-enum ServerConnectionOutcome: Sendable {
-    /// Upgraded, with an async handler to run.
-    case upgraded(UpgradedConnection)
-    /// Served on the event loop (plain HTTP, a rejection, or an event-loop WebSocket).
-    case handledOnEventLoop
-}
-
 /// Reads HTTP requests on a fresh connection: upgrades WebSocket requests in place,
 /// answers anything else with 404, and closes connections that are too slow to send a
 /// request head.
@@ -37,7 +30,8 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     private let shouldUpgrade: @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision
     private let handler: WebSocketServerHandler
     private let logger: Logger
-    private let outcome: EventLoopPromise<ServerConnectionOutcome>
+    /// Hands an upgraded connection with an async handler to the server's task group.
+    private let onAsyncUpgrade: @Sendable (UpgradedConnection) -> Void
     private var headTimer: Scheduled<Void>?
     private var quiescing = false
 
@@ -46,13 +40,13 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision,
         handler: WebSocketServerHandler,
         logger: Logger,
-        outcome: EventLoopPromise<ServerConnectionOutcome>
+        onAsyncUpgrade: @escaping @Sendable (UpgradedConnection) -> Void
     ) {
         self.configuration = configuration
         self.shouldUpgrade = shouldUpgrade
         self.handler = handler
         self.logger = logger
-        self.outcome = outcome
+        self.onAsyncUpgrade = onAsyncUpgrade
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -61,12 +55,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     func handlerRemoved(context: ChannelHandlerContext) {
         headTimer?.cancel()
-        outcome.succeed(.handledOnEventLoop)  // no-op if already completed
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         headTimer?.cancel()
-        outcome.succeed(.handledOnEventLoop)
         context.fireChannelInactive()
     }
 
@@ -80,6 +72,20 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         default:
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // The request could not be parsed (garbage, a TLS hello on a plain port, broken
+        // headers): say so and close, rather than wait for the head timeout.
+        if error is HTTPParserError, case .idle = state {
+            logger.debug("! unparsable request: \(error)")
+            headTimer?.cancel()
+            respond(status: .badRequest, headers: HTTPHeaders(), body: "Bad Request\n", keepAlive: false, context: context)
+            context.close(promise: nil)
+            return
+        }
+        logger.debug("! \(error)")
+        context.close(promise: nil)
     }
 
     private func armHeadTimer(context: ChannelHandlerContext) {
@@ -166,12 +172,27 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         context: ChannelHandlerContext
     ) {
         state = .upgraded
-        let response = WebSocketServerHandshake.acceptResponse(for: request, subprotocol: subprotocol, headers: headers)
+        var accepted: [WebSocketExtensionOffer] = []
+        var codecs: [any WebSocketExtension] = []
+        // An application that answers Sec-WebSocket-Extensions itself negotiates alone.
+        if let compression = configuration.compression, headers["Sec-WebSocket-Extensions"].isEmpty,
+            let agreement = PerMessageDeflate.negotiate(offers: request.extensionOffers, configuration: compression)
+        {
+            accepted.append(agreement.response)
+            codecs.append(agreement.makeExtension())
+            logger.debug("= \(agreement.response)")
+        }
+        let response = WebSocketServerHandshake.acceptResponse(
+            for: request,
+            subprotocol: subprotocol,
+            extensions: accepted,
+            headers: headers
+        )
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
 
         let channel = context.channel
-        let connection = WebSocketConnection(role: .server, configuration: configuration.webSocket)
+        let connection = WebSocketConnection(role: .server, configuration: configuration.webSocket, extensions: codecs)
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
         var callback: WebSocketChannelHandler.EventCallback?
         if case .eventLoop(let make) = handler { callback = make(request) }
@@ -182,15 +203,17 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             closed: closed,
             callback: callback
         )
+        webSocketHandler.holdInput()
         do {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(webSocketHandler)
-            var result = ServerConnectionOutcome.handledOnEventLoop
             if case .async = handler {
                 let asyncChannel = try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>(
                     wrappingChannelSynchronously: channel
                 )
-                result = .upgraded(
+                // Anything the async handler writes hops to this event loop, so it runs
+                // after the switch below is complete.
+                onAsyncUpgrade(
                     UpgradedConnection(
                         channel: asyncChannel,
                         request: request,
@@ -202,12 +225,12 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             _ = pipeline.removeHandler(context: context)
             _ = try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self))
             // Last: the decoder hands any bytes that came after the request to the new handler.
-            _ = try pipeline.removeHandler(pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            let bound = NIOLoopBound(webSocketHandler, eventLoop: channel.eventLoop)
+            try pipeline.removeHandler(pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+                .whenComplete { _ in bound.value.releaseInput() }
             logger.debug("= upgraded \(request.uri)")
-            outcome.succeed(result)
         } catch {
             logger.error("! could not switch the pipeline to WebSocket: \(error)")
-            outcome.succeed(.handledOnEventLoop)
             channel.close(promise: nil)
         }
     }

@@ -50,8 +50,10 @@ public struct WebSocketConnection {
     private var utf8 = UTF8Validator()
 
     // Output
-    private var events = CircularBuffer<WebSocketEvent>(initialCapacity: 4)
-    private var outputs = CircularBuffer<WebSocketOutput>(initialCapacity: 2)
+    // Queues that allocate only when used and let go of their storage once drained,
+    // so that an idle connection holds no buffers.
+    private var events = DrainingQueue<WebSocketEvent>()
+    private var outputs = DrainingQueue<WebSocketOutput>()
     private var pendingBytes: ByteBuffer?
     private var sendingFragmentedMessage = false
 
@@ -536,26 +538,68 @@ public struct WebSocketConnection {
     // MARK: - Output
 
     /// Queues a whole message, in fragments if `outboundFragmentSize` is set.
+    ///
+    /// A negotiated compression extension compresses it as `message.compression` asks. A
+    /// message from `WebSocketPreEncodedMessage` reuses frames already built for another
+    /// server connection with the same settings.
     public mutating func send(_ message: WebSocketMessage) throws(WebSocketUsageError) {
         guard state == .open else { throw .notOpen }
         guard !sendingFragmentedMessage else { throw .fragmentSequence }
+        // Client frames need a fresh mask each, so only servers share frames.
+        if role == .server, let cache = message.encodings,
+            let key = extensions.sharedEncodingKey(
+                forLength: message.data.readableBytes,
+                compression: message.compression
+            )
+        {
+            let fragmentSize = configuration.outboundFragmentSize ?? 0
+            let frames = cache.frames(for: "\(key)|\(fragmentSize)") {
+                var bytes = allocator.buffer(capacity: message.data.readableBytes + 14)
+                Self.forEachFrame(of: message, extensions: extensions, fragmentSize: configuration.outboundFragmentSize) {
+                    fin, reservedBits, opcode, payload in
+                    WebSocketFrameHeader.writeFrame(
+                        to: &bytes,
+                        fin: fin,
+                        reservedBits: reservedBits,
+                        opcode: opcode,
+                        maskingKey: nil,
+                        payload: payload
+                    )
+                }
+                return bytes
+            }
+            appendBytes(frames)
+            return
+        }
+        Self.forEachFrame(of: message, extensions: extensions, fragmentSize: configuration.outboundFragmentSize) {
+            fin, reservedBits, opcode, payload in
+            writeFrame(fin: fin, reservedBits: reservedBits, opcode: opcode, payload: payload)
+        }
+    }
+
+    /// The frames of `message`: encoded by the extensions, then cut at `outboundFragmentSize`.
+    /// RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+    private static func forEachFrame(
+        of message: WebSocketMessage,
+        extensions: WebSocketExtensionPipeline,
+        fragmentSize: Int?,
+        _ body: (_ fin: Bool, _ reservedBits: UInt8, _ opcode: WebSocketOpcode, _ payload: ByteBuffer) -> Void
+    ) {
         var data = message.data
         var reservedBits: UInt8 = 0
-        if let encoded = extensions.encode(data) {
+        if let encoded = extensions.encode(data, compression: message.compression) {
             data = encoded
             reservedBits = WebSocketFrameHeader.rsv1
         }
-        if let size = configuration.outboundFragmentSize, size > 0, data.readableBytes > size {
-            var opcode = message.opcode
+        var opcode = message.opcode
+        if let size = fragmentSize, size > 0 {
             while data.readableBytes > size {
-                writeFrame(fin: false, reservedBits: reservedBits, opcode: opcode, payload: data.readSlice(length: size)!)
+                body(false, reservedBits, opcode, data.readSlice(length: size)!)
                 opcode = .continuation
                 reservedBits = 0
             }
-            writeFrame(reservedBits: reservedBits, opcode: opcode, payload: data)
-        } else {
-            writeFrame(reservedBits: reservedBits, opcode: message.opcode, payload: data)
         }
+        body(true, reservedBits, opcode, data)
     }
 
     /// Queues one fragment of a message the application streams itself. The first call
@@ -674,5 +718,28 @@ public struct WebSocketConnection {
     private mutating func enqueue(_ output: WebSocketOutput) {
         flushPendingBytes()
         outputs.append(output)
+    }
+}
+
+/// A FIFO queue that holds no storage while empty.
+struct DrainingQueue<Element> {
+    private var elements: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == elements.count }
+
+    mutating func append(_ element: Element) {
+        elements.append(element)
+    }
+
+    mutating func popFirst() -> Element? {
+        guard head < elements.count else { return nil }
+        let element = elements[head]
+        head += 1
+        if head == elements.count {
+            elements = []
+            head = 0
+        }
+        return element
     }
 }

@@ -16,8 +16,29 @@ public protocol WebSocketExtension: AnyObject {
     /// Encodes an outgoing message, or returns nil to send it as it is.
     func encode(_ message: ByteBuffer) -> ByteBuffer?
 
+    /// Encodes an outgoing message as its sender asked, or returns nil to send it as it is.
+    /// The default honours `.never` and otherwise calls `encode(_:)`.
+    func encode(_ message: ByteBuffer, compression: WebSocketMessage.Compression) -> ByteBuffer?
+
+    /// What `encode(_:compression:)` would do with such a message, as a key that is equal
+    /// for two connections exactly when they would produce the same bytes: `""` when the
+    /// message would go as it is, `nil` when the result depends on this connection's own
+    /// history (a compression context kept between messages) and cannot be shared.
+    /// The default is `""` for `.never` and `nil` otherwise.
+    func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String?
+
     /// The connection ended: free anything held.
     func release()
+}
+
+extension WebSocketExtension {
+    public func encode(_ message: ByteBuffer, compression: WebSocketMessage.Compression) -> ByteBuffer? {
+        compression == .never ? nil : encode(message)
+    }
+
+    public func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String? {
+        compression == .never ? "" : nil
+    }
 }
 
 /// The negotiated extensions as one unit. At most one may use RSV1.
@@ -30,18 +51,27 @@ struct WebSocketExtensionPipeline {
         self.reservedBits = extensions.reduce(0) { $0 | $1.reservedBits }
     }
 
+    private var codec: (any WebSocketExtension)? {
+        extensions.first(where: { $0.reservedBits & WebSocketFrameHeader.rsv1 != 0 })
+    }
+
     func decode(_ payload: ByteBuffer, isFinal: Bool, limit: Int) -> Result<ByteBuffer, WebSocketProtocolError> {
-        guard let codec = extensions.first(where: { $0.reservedBits & WebSocketFrameHeader.rsv1 != 0 }) else {
+        guard let codec else {
             return .failure(WebSocketProtocolError(.reservedBitsSet))
         }
         return codec.decode(payload, isFinal: isFinal, limit: limit)
     }
 
-    func encode(_ message: ByteBuffer) -> ByteBuffer? {
-        guard let codec = extensions.first(where: { $0.reservedBits & WebSocketFrameHeader.rsv1 != 0 }) else {
-            return nil
-        }
-        return codec.encode(message)
+    func encode(_ message: ByteBuffer, compression: WebSocketMessage.Compression) -> ByteBuffer? {
+        guard let codec else { return nil }
+        return codec.encode(message, compression: compression)
+    }
+
+    /// See `WebSocketExtension.sharedEncodingKey`; `""` without an extension.
+    func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String? {
+        guard let codec else { return "" }
+        guard let key = codec.sharedEncodingKey(forLength: length, compression: compression) else { return nil }
+        return key.isEmpty ? "" : codec.name + ";" + key
     }
 
     func release() {

@@ -4,21 +4,48 @@ import NIOCore
 ///
 /// The payload stays in a `ByteBuffer`, so echoing or forwarding a message costs no
 /// decoding; `text` decodes on demand.
+///
+/// Two messages are equal when their kind and payload are; `compression` and any
+/// pre-encoding (`WebSocketPreEncodedMessage`) are sending hints and take no part.
 public struct WebSocketMessage: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
         case text
         case binary
     }
 
-    public var kind: Kind
+    /// Whether to compress this message when a compression extension (permessage-deflate)
+    /// was negotiated. Received messages carry `.automatic`.
+    public enum Compression: Sendable, Hashable {
+        /// The extension decides: messages under its size threshold go as they are.
+        case automatic
+        /// Compress whatever the size, if the extension is in use.
+        case always
+        /// Send as it is: for data that is already compressed (images, archives) or too
+        /// short to gain anything.
+        case never
+    }
+
+    public var kind: Kind {
+        didSet { encodings = nil }
+    }
     /// The payload. For `.text` it is valid UTF-8.
-    public var data: ByteBuffer
+    public var data: ByteBuffer {
+        didSet { encodings = nil }
+    }
+    /// Whether to compress when sending. Default `.automatic`.
+    public var compression: Compression {
+        didSet { encodings = nil }
+    }
+    /// Frames already made for this message, shared by every connection that sends it
+    /// (set by `WebSocketPreEncodedMessage`; dropped when the message is changed).
+    var encodings: WebSocketEncodingCache?
 
     /// Wraps a payload. For `.text`, `data` must be valid UTF-8; the initialisers
     /// below guarantee it.
-    public init(kind: Kind, data: ByteBuffer) {
+    public init(kind: Kind, data: ByteBuffer, compression: Compression = .automatic) {
         self.kind = kind
         self.data = data
+        self.compression = compression
     }
 
     public static func text(_ string: String) -> WebSocketMessage {
@@ -33,6 +60,14 @@ public struct WebSocketMessage: Sendable, Hashable, CustomStringConvertible {
         WebSocketMessage(kind: .binary, data: ByteBuffer(bytes: bytes))
     }
 
+    /// This message with another compression choice, for a one-off override:
+    /// `socket.send(.binary(png).compression(.never))`.
+    public func compression(_ choice: Compression) -> WebSocketMessage {
+        var copy = self
+        copy.compression = choice
+        return copy
+    }
+
     /// The payload as a string if this is a text message.
     public var text: String? {
         guard kind == .text else { return nil }
@@ -40,6 +75,15 @@ public struct WebSocketMessage: Sendable, Hashable, CustomStringConvertible {
     }
 
     var opcode: WebSocketOpcode { kind == .text ? .text : .binary }
+
+    public static func == (lhs: WebSocketMessage, rhs: WebSocketMessage) -> Bool {
+        lhs.kind == rhs.kind && lhs.data == rhs.data
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(data)
+    }
 
     public var description: String {
         switch kind {

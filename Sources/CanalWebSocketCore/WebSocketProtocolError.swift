@@ -85,6 +85,9 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
     /// The peer did not answer a keepalive ping in time (1011, as python `websockets`).
     public static let keepaliveTimeout = WebSocketProtocolError(.keepaliveTimeout)
 
+    /// A message over `maxMessageSize`, such as one that inflates past it (1009).
+    public static let messageTooBig = WebSocketProtocolError(.messageTooBig)
+
     public static func extensionFailure(_ detail: String) -> WebSocketProtocolError {
         WebSocketProtocolError(.extensionFailure(detail))
     }

@@ -2,10 +2,12 @@
 // WebSocket client: JSON-lines commands on stdin, JSON-lines events on stdout.
 import ArgumentParser
 import CanalWebSocket
+import CanalWebSocketCompression
 import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 @main
 struct TestPeer: AsyncParsableCommand {
@@ -48,33 +50,40 @@ struct Client: AsyncParsableCommand {
             configuration.headers.add(name: String(parts[0]), value: parts[1].trimmingCharacters(in: .whitespaces))
         }
         let commands = Self.stdinLines()
-        do {
-            try await WebSocketClient.connect(to: url, configuration: configuration) { inbound, outbound, context in
-                Output.emit(["event": "open", "protocol": context.subprotocol as Any? ?? NSNull()])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for try await event in inbound {
-                            Self.report(event)
-                        }
-                    }
-                    group.addTask {
-                        for await line in commands {
-                            try await Self.perform(line, outbound: outbound)
-                        }
-                        try? await outbound.close(code: .normalClosure, reason: "")
-                    }
-                    try await group.next()
-                    group.cancelAll()
+        // The event-loop client shows every event, pings and pongs included. The completion
+        // handler is attached on the event loop itself, so "open" prints before any message.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let opened = loop.makePromise(of: WebSocketEventLoopConnection.self)
+        let settings = configuration
+        let url = self.url
+        loop.execute {
+            WebSocketClient.connect(to: url, configuration: settings, eventLoopGroup: loop) {
+                { event, _ in Self.report(event) }
+            }.whenComplete { result in
+                if case .success(let connection) = result {
+                    Output.emit(["event": "open", "protocol": connection.subprotocol as Any? ?? NSNull()])
                 }
-                let status = try await context.closed.get()
-                Output.emit(["event": "closed", "code": Int(status.code.rawValue), "reason": status.reason, "clean": status.wasClean])
+                opened.completeWith(result)
             }
+        }
+        let connection: WebSocketEventLoopConnection
+        do {
+            connection = try await opened.futureResult.get()
         } catch let error as WebSocketClientError {
             var event: [String: Any] = ["event": "error", "message": error.description]
             if let status = error.status { event["status"] = Int(status.code) }
             Output.emit(event)
             throw ExitCode(1)
         }
+        let sender = Task {
+            for await line in commands {
+                try await Self.perform(line, connection: connection)
+            }
+            try? await connection.send(.close(code: .normalClosure, reason: "")).get()
+        }
+        let status = try await connection.closed.get()
+        sender.cancel()
+        Output.emit(["event": "closed", "code": Int(status.code.rawValue), "reason": status.reason, "clean": status.wasClean])
     }
 
     static func report(_ event: WebSocketEvent) {
@@ -100,7 +109,7 @@ struct Client: AsyncParsableCommand {
         }
     }
 
-    static func perform(_ line: String, outbound: WebSocketOutbound) async throws {
+    static func perform(_ line: String, connection: WebSocketEventLoopConnection) async throws {
         guard let data = line.data(using: .utf8),
             let command = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let op = command["op"] as? String
@@ -111,23 +120,25 @@ struct Client: AsyncParsableCommand {
         switch op {
         case "text", "binary":
             let bytes = payload(command)
-            try await outbound.send(
-                WebSocketMessage(kind: op == "text" ? .text : .binary, data: ByteBuffer(bytes: bytes))
-            )
+            try await connection.send(
+                .message(WebSocketMessage(kind: op == "text" ? .text : .binary, data: ByteBuffer(bytes: bytes)))
+            ).get()
         case "fragments":
             let kind: WebSocketMessage.Kind = (command["kind"] as? String) == "binary" ? .binary : .text
             let parts = command["parts"] as? [String] ?? []
             for (index, part) in parts.enumerated() {
                 let bytes = kind == .text ? Array(part.utf8) : unhex(part)
-                try await outbound.sendFragment(ByteBuffer(bytes: bytes), kind: kind, isFinal: index == parts.count - 1)
+                try await connection.send(
+                    .fragment(ByteBuffer(bytes: bytes), kind: kind, isFinal: index == parts.count - 1)
+                ).get()
             }
         case "ping":
-            try await outbound.ping(ByteBuffer(string: command["data"] as? String ?? ""))
+            try await connection.send(.ping(ByteBuffer(string: command["data"] as? String ?? ""))).get()
         case "pong":
-            try await outbound.pong(ByteBuffer(string: command["data"] as? String ?? ""))
+            try await connection.send(.pong(ByteBuffer(string: command["data"] as? String ?? ""))).get()
         case "close":
             let code = (command["code"] as? Int).map { WebSocketCloseCode(UInt16($0)) }
-            try await outbound.close(code: code, reason: command["reason"] as? String ?? "")
+            try await connection.send(.close(code: code, reason: command["reason"] as? String ?? "")).get()
         default:
             Output.emit(["event": "usage-error", "message": "unknown op \(op)"])
         }
@@ -181,6 +192,8 @@ struct Autobahn: AsyncParsableCommand {
     func run() async throws {
         var configuration = WebSocketClientConfiguration()
         configuration.webSocket = .conformance
+        // Autobahn's 12.* and 13.* expect every message compressed (threshold 0).
+        configuration.compression = .conformance
         let count = try await WebSocketClient.connect(to: "\(url)/getCaseCount", configuration: configuration) {
             inbound, _, _ in
             for try await message in inbound.messages {

@@ -1,0 +1,59 @@
+import NIOCore
+import NIOSSL
+
+/// The certificate a server presents for `https://` and `wss://`.
+public struct WebSocketServerTLS: Sendable, Hashable {
+    /// PEM file with the certificate chain, leaf first.
+    public var certificateChainFile: String
+    /// PEM file with the private key.
+    public var privateKeyFile: String
+    /// The passphrase of an encrypted private key.
+    public var privateKeyPassphrase: String?
+
+    public init(certificateChainFile: String, privateKeyFile: String, privateKeyPassphrase: String? = nil) {
+        self.certificateChainFile = certificateChainFile
+        self.privateKeyFile = privateKeyFile
+        self.privateKeyPassphrase = privateKeyPassphrase
+    }
+
+    /// Loads the files once, for every connection of a server.
+    func makeContext() throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try loadPrivateKey(privateKeyFile, passphrase: privateKeyPassphrase)
+        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+extension WebSocketClientTLS {
+    func makeContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch trustRoots {
+        case .system: configuration.trustRoots = .default
+        case .file(let path): configuration.trustRoots = .file(path)
+        }
+        if !verifiesCertificates {
+            configuration.certificateVerification = .none
+        }
+        if let chainFile = certificateChainFile {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(chainFile).map { .certificate($0) }
+        }
+        if let keyFile = privateKeyFile {
+            configuration.privateKey = try loadPrivateKey(keyFile, passphrase: privateKeyPassphrase)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+private func loadPrivateKey(_ path: String, passphrase: String?) throws -> NIOSSLPrivateKeySource {
+    guard let passphrase else { return .file(path) }
+    let key = try NIOSSLPrivateKey(file: path, format: .pem) { provide in
+        provide(Array(passphrase.utf8))
+    }
+    return .privateKey(key)
+}
+
+/// True when `host` is an IP address literal (server name indication takes names only).
+func isIPAddress(_ host: String) -> Bool {
+    (try? SocketAddress(ipAddress: host, port: 0)) != nil
+}

@@ -1,0 +1,87 @@
+import CanalWebSocket
+import Testing
+
+/// How `WebSocketClient.connect` fails when there is no WebSocket to talk to.
+@Suite(.timeLimit(.minutes(1)))
+struct ClientConnectFailureTests {
+    /// Runs in a child process, so that a crash fails only this test: a refused TCP connect
+    /// once crashed debug builds with "leaking promise" (the handshake promise was never
+    /// completed). The child only exits non-zero on a crash; the expectations are checked in
+    /// this process by the test below.
+    @Test
+    func clientConnectsToClosedPortDoesNotCrash() async {
+        await #expect(processExitsWith: .success) {
+            guard let port = try? await closedPort() else { return }
+            _ = try? await withTimeout(.seconds(10), "connect") {
+                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/") { _, _, _ in }
+            }
+            // The failed channel is released by now, which is when a leaked promise traps.
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    @Test
+    func clientConnectsToClosedPortGetsConnectionFailed() async throws {
+        let port = try await closedPort()
+        await #expect {
+            try await withTimeout(.seconds(10), "connect") {
+                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/") { _, _, _ in }
+            }
+        } throws: { error in
+            (error as? WebSocketClientError)?.kind == .connectionFailed
+        }
+    }
+
+    @Test
+    func serverDropsConnectionDuringHandshakeClientFailsPromptly() async throws {
+        let server = try await RawServer.start(.silent)
+        var configuration = WebSocketClientConfiguration()
+        configuration.handshakeTimeout = .seconds(30)
+        let client = configuration
+        let url = "ws://127.0.0.1:\(server.port)/"
+        let attempt = Task {
+            try await withTimeout(.seconds(40), "connect") {
+                try await WebSocketClient.connect(to: url, configuration: client) { _, _, _ in }
+            }
+        }
+        // Closing only once the request is read makes the close a clean FIN, not a reset.
+        try await waitUntil("server read the request") { server.requestCount == 1 }
+        try await server.stop()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = try await withTimeout(.seconds(5), "handshake failure after the server closed") {
+            await attempt.result
+        }
+        #expect(clock.now - start < .seconds(3))
+        switch outcome {
+        case .success:
+            Issue.record("the handshake cannot succeed")
+        case .failure(let error):
+            #expect((error as? WebSocketClientError)?.kind == .handshakeFailed)
+        }
+        attempt.cancel()
+    }
+
+    @Test
+    func clientConnectsToPlainHTTPPathGets404() async throws {
+        // A server on which every upgrade is refused with 404 behaves like a plain HTTP server.
+        let shouldUpgrade: @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in
+            .reject(WebSocketHandshakeRejection(status: .notFound))
+        }
+        try await withServer(shouldUpgrade: shouldUpgrade, handler: asyncEcho) { server in
+            await #expect {
+                try await WebSocketClient.connect(to: server.url) { _, _, _ in }
+            } throws: { error in
+                (error as? WebSocketClientError)?.status == .notFound
+            }
+        }
+    }
+}
+
+/// A port on 127.0.0.1 with nothing listening (bound once, then released).
+func closedPort() async throws -> Int {
+    let server = try await RawServer.start(.silent)
+    let port = server.port
+    try await server.stop()
+    return port
+}

@@ -1,0 +1,190 @@
+import CanalWebSocket
+import NIOCore
+import Testing
+
+/// Keepalive pings and the closing-handshake timer, with short intervals.
+@Suite(.timeLimit(.minutes(1)))
+struct KeepaliveTests {
+    /// Pings every 100 ms, a pong due within 200 ms.
+    static var keepaliveServer: WebSocketServerConfiguration {
+        var configuration = WebSocketServerConfiguration.testing
+        configuration.timeouts.keepaliveInterval = .milliseconds(100)
+        configuration.timeouts.keepaliveTimeout = .milliseconds(200)
+        configuration.timeouts.closeTimeout = .milliseconds(500)
+        return configuration
+    }
+
+    /// Pings every 100 ms, but a pong may take up to 1 s: healthy peers must not be cut
+    /// because a loaded two-core test machine answered one ping late.
+    static var patientKeepaliveServer: WebSocketServerConfiguration {
+        var configuration = keepaliveServer
+        configuration.timeouts.keepaliveTimeout = .seconds(1)
+        return configuration
+    }
+
+    /// Reads `inbound` in the background for `duration` (so that reading never stalls the
+    /// connection), then checks the connection still echoes. Returns the events seen and
+    /// whether the echo came back.
+    static func stayConnected(
+        for duration: Duration,
+        inbound: WebSocketInbound,
+        outbound: WebSocketOutbound
+    ) async throws -> (events: [WebSocketEvent], echoed: Bool) {
+        let events = Recorder<[WebSocketEvent]>([])
+        let reader = Task {
+            for try await event in inbound { events.update { $0.append(event) } }
+        }
+        defer { reader.cancel() }
+        try await Task.sleep(for: duration)
+        guard events.value.closedStatus == nil, events.value.closeReceived == nil else { return (events.value, false) }
+        try await outbound.send(text: "alive")
+        try await waitUntil("echo after \(duration)", within: .seconds(3)) {
+            events.value.messages.contains(.text("alive")) || events.value.closedStatus != nil
+        }
+        return (events.value, events.value.messages.contains(.text("alive")))
+    }
+
+    @Test(arguments: ["async", "eventLoop"])
+    func healthyClientStaysConnectedAcrossManyServerKeepalivePings(handlerKind: String) async throws {
+        let handler = handlerKind == "async" ? asyncEcho : eventLoopEcho
+        try await withServer(configuration: Self.patientKeepaliveServer, handler: handler) { server in
+            let (events, echoed) = try await WebSocketClient.connect(to: server.url) { inbound, outbound, _ in
+                try await Self.stayConnected(for: .milliseconds(1200), inbound: inbound, outbound: outbound)
+            }
+            #expect(echoed, "connection ended: \(String(describing: events.closedStatus))")
+            #expect(events.closedStatus == nil || events.closedStatus?.code == .normalClosure)
+        }
+    }
+
+    @Test
+    func serverAnswersClientKeepalivePings() async throws {
+        var configuration = WebSocketClientConfiguration()
+        configuration.timeouts.keepaliveInterval = .milliseconds(100)
+        configuration.timeouts.keepaliveTimeout = .seconds(1)
+        let client = configuration
+        try await withServer(handler: asyncEcho) { server in
+            let (events, echoed) = try await WebSocketClient.connect(to: server.url, configuration: client) {
+                inbound, outbound, _ in
+                try await Self.stayConnected(for: .milliseconds(1000), inbound: inbound, outbound: outbound)
+            }
+            #expect(echoed, "connection ended: \(String(describing: events.closedStatus))")
+        }
+    }
+
+    /// A server handler that only sends (never iterates its inbound events) must still
+    /// answer the client's keepalive pings; pings are not the application's to read.
+    @Test
+    func writeOnlyServerHandlerStillAnswersClientKeepalive() async throws {
+        let handler = WebSocketServerHandler.async { _, outbound, context in
+            for tick in 0..<60 {
+                try await outbound.send(text: "tick \(tick)")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            _ = try? await context.closed.get()
+        }
+        var configuration = WebSocketClientConfiguration()
+        // Ten unread pings fill the server's inbound buffer within ~0.5 s; a pong may then
+        // be 1 s late. Fifty messages take 2.5 s, well past the point of failure.
+        configuration.timeouts.keepaliveInterval = .milliseconds(50)
+        configuration.timeouts.keepaliveTimeout = .seconds(1)
+        let client = configuration
+        try await withServer(handler: handler) { server in
+            let events = try await WebSocketClient.connect(to: server.url, configuration: client) { inbound, _, _ in
+                var events: [WebSocketEvent] = []
+                var iterator = inbound.makeAsyncIterator()
+                while events.messages.count < 50, let event = try await iterator.next() {
+                    events.append(event)
+                }
+                return events
+            }
+            #expect(events.messages.count == 50, "closed early: \(String(describing: events.closedStatus))")
+            #expect(events.closedStatus == nil)
+        }
+    }
+
+    @Test
+    func rawPeerThatNeverAnswersPingsGets1011AndIsDisconnected() async throws {
+        try await withServer(configuration: Self.keepaliveServer, handler: asyncEcho) { server in
+            let client = try await RawClient.connect(port: server.port)
+            defer { client.close() }
+            let clock = ContinuousClock()
+            let response = try await client.handshake()
+            let start = clock.now
+            try await client.waitForClose(within: .seconds(3))
+            let elapsed = client.closedAt! - start
+            #expect(elapsed < .milliseconds(1500), "disconnected after \(elapsed)")
+            let frames = client.frames(after: response.length).frames
+            #expect(frames.first?.opcode == 0x9, "a ping comes first")
+            #expect(frames.filter { $0.opcode == 0x9 }.count == 1, "no second ping while one is unanswered")
+            #expect(frames.last?.opcode == 0x8)
+            #expect(frames.last?.closeCode == 1011)
+        }
+    }
+
+    @Test
+    func rawPeerThatAnswersPingsStaysConnected() async throws {
+        try await withServer(configuration: Self.patientKeepaliveServer, handler: asyncEcho) { server in
+            let client = try await RawClient.connect(port: server.port)
+            defer { client.close() }
+            let response = try await client.handshake()
+            let clock = ContinuousClock()
+            let end = clock.now + .milliseconds(1000)
+            var answered = 0
+            while clock.now < end {
+                let pings = client.frames(after: response.length).frames.filter { $0.opcode == 0x9 }
+                for ping in pings.dropFirst(answered) {
+                    try await client.write(RawFrame.encode(opcode: 0xA, payload: ping.payload))
+                }
+                answered = pings.count
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(!client.isClosed)
+            #expect(answered >= 4)
+            #expect(client.frames(after: response.length).frames.allSatisfy { $0.opcode == 0x9 })
+        }
+    }
+
+    @Test
+    func rawPeerThatNeverAnswersCloseIsDisconnectedAfterCloseTimeout() async throws {
+        var configuration = WebSocketServerConfiguration.testing
+        configuration.timeouts.closeTimeout = .seconds(1)
+        // The handler returns at once, so the server starts the closing handshake.
+        let handler = WebSocketServerHandler.async { _, _, _ in }
+        try await withServer(configuration: configuration, handler: handler) { server in
+            let client = try await RawClient.connect(port: server.port)
+            defer { client.close() }
+            let response = try await client.handshake()
+            try await client.wait("close frame") { bytes, _ in
+                RawFrame.parseAll(Array(bytes.dropFirst(response.length))).frames.contains { $0.opcode == 0x8 }
+            }
+            let clock = ContinuousClock()
+            let closeSeen = clock.now
+            try await client.waitForClose(within: .seconds(5))
+            let waited = client.closedAt! - closeSeen
+            // Noticing the close frame here may lag its sending, so the lower bound is loose.
+            #expect(waited >= .milliseconds(500), "closed \(waited) after the close frame")
+            #expect(waited < .seconds(3))
+            #expect(client.frames(after: response.length).frames.first?.closeCode == 1000)
+        }
+    }
+
+    @Test
+    func rawPeerThatAnswersCloseIsReleasedBeforeCloseTimeout() async throws {
+        var configuration = WebSocketServerConfiguration.testing
+        configuration.timeouts.closeTimeout = .seconds(5)
+        let handler = WebSocketServerHandler.async { _, _, _ in }
+        try await withServer(configuration: configuration, handler: handler) { server in
+            let client = try await RawClient.connect(port: server.port)
+            defer { client.close() }
+            let response = try await client.handshake()
+            try await client.wait("close frame") { bytes, _ in
+                RawFrame.parseAll(Array(bytes.dropFirst(response.length))).frames.contains { $0.opcode == 0x8 }
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await client.write(RawFrame.close(code: 1000))
+            try await client.waitForClose(within: .seconds(3))
+            #expect(client.closedAt! - start < .seconds(1))
+        }
+    }
+}
