@@ -1,0 +1,260 @@
+import CanalWebSocketCore
+import CompressNIO
+import NIOCore
+
+/// The permessage-deflate codec of one connection (RFC 7692), on zlib through compress-nio.
+///
+/// No zlib stream exists until the first message is compressed or the first compressed
+/// message arrives. A side without context takeover borrows a pooled stream for one message
+/// and returns it; a side with context takeover keeps its own until the connection ends.
+///
+/// Decompression is bounded: a message inflates into a buffer that never holds more than
+/// the connection's remaining message budget plus one byte, and the message fails with
+/// 1009 as soon as that byte is written, without inflating the rest (decompression bombs).
+public final class PerMessageDeflateExtension: WebSocketExtension {
+    public let name = PerMessageDeflate.name
+    public let reservedBits = WebSocketFrameHeader.rsv1
+    public let agreement: PerMessageDeflateAgreement
+
+    private let threshold: Int
+    private let compressorKey: ZlibStreamPool.CompressorKey
+    let decompressorWindowBits: Int32
+    private let pool = ZlibStreamPool.shared
+    private let allocator = ByteBufferAllocator()
+
+    /// Kept between messages only with context takeover on our side.
+    private var compressor: ZlibCompressor?
+    /// Held while a message arrives, and between messages only with the peer's context takeover.
+    private var decompressor: ZlibDecompressor?
+    /// The peer ended its deflate stream (a block with BFINAL): start afresh with the next message.
+    private var streamEnded = false
+
+    /// RFC 7692 §7.2.1: the empty stored block that ends a sync flush, stripped from each
+    /// message sent and put back before inflating one received.
+    static let syncFlushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
+
+    init(agreement: PerMessageDeflateAgreement) {
+        self.agreement = agreement
+        let configuration = agreement.configuration
+        threshold = max(0, configuration.threshold)
+        compressorKey = ZlibStreamPool.CompressorKey(
+            // zlib refuses raw deflate with 8 bits; 9 keeps match distances within 250 bytes,
+            // inside the 256-byte window a peer that negotiated 8 holds.
+            windowBits: Int32(max(agreement.sendingWindowBits, 9)),
+            memoryLevel: configuration.clampedMemoryLevel,
+            level: configuration.clampedCompressionLevel
+        )
+        // A zlib peer that negotiated 8 compresses with 9 (see above): inflate with at least 9.
+        decompressorWindowBits = Int32(max(agreement.receivingWindowBits, 9))
+    }
+
+    /// The window zlib compresses with.
+    var compressorWindowBits: Int32 { compressorKey.windowBits }
+
+    /// Whether zlib state is held right now (for tests and memory accounting).
+    public var holdsZlibState: Bool { compressor != nil || decompressor != nil }
+
+    /// The bytes the last `decode` inflated, even when it failed (for tests of the limit).
+    private(set) var lastInflatedCount = 0
+
+    // MARK: Sending
+
+    public func encode(_ message: ByteBuffer) -> ByteBuffer? {
+        encode(message, compression: .automatic)
+    }
+
+    public func encode(_ message: ByteBuffer, compression: WebSocketMessage.Compression) -> ByteBuffer? {
+        guard shouldCompress(length: message.readableBytes, compression) else { return nil }
+        let stream: ZlibCompressor
+        if let kept = compressor {
+            stream = kept
+        } else if let fresh = pool.takeCompressor(compressorKey) {
+            stream = fresh
+        } else {
+            return nil  // out of memory: this message goes uncompressed
+        }
+        compressor = nil
+        guard let output = Self.deflate(message, with: stream, allocator: allocator) else {
+            // The stream's state is unknown: drop it. The peer may keep a window we no
+            // longer have, which is harmless: we never refer to it again.
+            return nil
+        }
+        if agreement.sendingContextTakeover {
+            compressor = stream
+        } else {
+            pool.putCompressor(stream, compressorKey)
+        }
+        return output
+    }
+
+    public func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String? {
+        guard shouldCompress(length: length, compression) else { return "" }
+        // With context takeover the bytes depend on the messages sent before.
+        guard !agreement.sendingContextTakeover else { return nil }
+        return "w=\(compressorKey.windowBits)"
+    }
+
+    private func shouldCompress(length: Int, _ compression: WebSocketMessage.Compression) -> Bool {
+        switch compression {
+        case .never: return false
+        case .always: return true
+        case .automatic: return length >= threshold
+        }
+    }
+
+    /// Compresses one message with a sync flush and strips the flush's trailing
+    /// `00 00 FF FF` (RFC 7692 §7.2.1). Nil if zlib fails.
+    static func deflate(_ message: ByteBuffer, with stream: ZlibCompressor, allocator: ByteBufferAllocator)
+        -> ByteBuffer?
+    {
+        // zlib wants a real pointer even for no input.
+        var input = message.readableBytes > 0 ? message : allocator.buffer(capacity: 1)
+        var output = allocator.buffer(capacity: stream.maxSize(from: input))
+        while true {
+            do {
+                try stream.deflate(from: &input, to: &output, flush: .sync)
+            } catch let error as CompressNIOError where error == .bufferOverflow && input.readableBytes == 0 {
+                // Z_BUF_ERROR: nothing left to flush (the previous call completed it).
+            } catch {
+                return nil
+            }
+            // zlib: the flush is complete once it returns with room left in the output.
+            if input.readableBytes == 0, output.writableBytes > 0 { break }
+            output.reserveCapacity(minimumWritableBytes: max(64, output.readableBytes))
+        }
+        guard output.readableBytes >= 4,
+            output.getBytes(at: output.writerIndex - 4, length: 4) == syncFlushTail
+        else { return nil }
+        output.moveWriterIndex(to: output.writerIndex - 4)
+        return output
+    }
+
+    // MARK: Receiving
+
+    public func decode(_ payload: ByteBuffer, isFinal: Bool, limit: Int) -> Result<ByteBuffer, WebSocketProtocolError> {
+        let stream: ZlibDecompressor
+        if let current = decompressor {
+            stream = current
+        } else if let fresh = pool.takeDecompressor(windowBits: decompressorWindowBits) {
+            stream = fresh
+            decompressor = fresh
+            streamEnded = false
+        } else {
+            return .failure(.extensionFailure("no memory for a decompressor"))
+        }
+        let limit = max(0, limit)
+        var output = Self.exactBuffer(
+            capacity: min(limit + 1, max(256, payload.readableBytes * 4)),
+            allocator: allocator
+        )
+        do {
+            if payload.readableBytes > 0 {
+                var input = payload
+                try inflate(&input, with: stream, into: &output, limit: limit)
+            }
+            if isFinal {
+                var tail = ByteBuffer(bytes: Self.syncFlushTail)
+                try inflate(&tail, with: stream, into: &output, limit: limit)
+            }
+        } catch {
+            lastInflatedCount = output.readableBytes
+            // The connection fails; drop the stream rather than pool a broken one.
+            decompressor = nil
+            return .failure(error == .tooBig ? WebSocketProtocolError.messageTooBig : .extensionFailure("\(error)"))
+        }
+        lastInflatedCount = output.readableBytes
+        if isFinal { finishReceivedMessage() }
+        return .success(output)
+    }
+
+    private func finishReceivedMessage() {
+        guard let stream = decompressor else { return }
+        if agreement.receivingContextTakeover, !streamEnded { return }
+        if agreement.receivingContextTakeover {
+            // The peer ended its stream, so there is no window left to refer to.
+            _ = try? stream.reset()
+            streamEnded = false
+            return
+        }
+        decompressor = nil
+        pool.putDecompressor(stream, windowBits: decompressorWindowBits)
+    }
+
+    enum InflateError: Error, Equatable, CustomStringConvertible {
+        case tooBig
+        case corrupt
+
+        var description: String {
+            switch self {
+            case .tooBig: return "message too big after decompression"
+            case .corrupt: return "invalid compressed data"
+            }
+        }
+    }
+
+    /// Inflates all of `input` into `output`, which never grows past `limit + 1` bytes:
+    /// reaching that size means the message is over the limit.
+    private func inflate(
+        _ input: inout ByteBuffer,
+        with stream: ZlibDecompressor,
+        into output: inout ByteBuffer,
+        limit: Int
+    ) throws(InflateError) {
+        // After the end of the deflate stream zlib reads nothing more; what follows (padding,
+        // our own tail) is ignored, as zlib-based peers ignore it.
+        if streamEnded { return }
+        while true {
+            if output.writableBytes == 0 {
+                guard output.readableBytes <= limit else { throw .tooBig }
+                let capacity = min(limit + 1, max(256, output.capacity * 2))
+                var bigger = Self.exactBuffer(capacity: capacity, allocator: allocator)
+                bigger.writeBuffer(&output)
+                output = bigger
+            }
+            do {
+                try stream.inflate(from: &input, to: &output)
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                // The output is full; grow it (or stop at the limit) and go on.
+                guard output.readableBytes <= limit else { throw .tooBig }
+                continue
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                // Z_BUF_ERROR with no input left: everything so far is out.
+                return
+            } catch {
+                throw .corrupt
+            }
+            guard output.readableBytes <= limit else { throw .tooBig }
+            if input.readableBytes > 0 {
+                // Z_STREAM_END before the input ran out: the peer ended its stream (BFINAL).
+                streamEnded = true
+            }
+            return
+        }
+    }
+
+    /// A buffer with room for exactly `capacity` bytes, so that zlib, which fills whatever
+    /// room it is given, cannot write past the limit. (Allocations round up to a power of
+    /// two; a slice of the exact length, alone on its storage, does not.)
+    static func exactBuffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var storage = allocator.buffer(capacity: capacity)
+        guard storage.capacity != capacity else { return storage }
+        storage.moveWriterIndex(to: capacity)
+        var exact = storage.getSlice(at: storage.readerIndex, length: capacity)!
+        storage = ByteBuffer()
+        exact.moveWriterIndex(to: 0)
+        return exact
+    }
+
+    // MARK: End
+
+    public func release() {
+        if let stream = compressor {
+            compressor = nil
+            pool.putCompressor(stream, compressorKey)
+        }
+        if let stream = decompressor {
+            decompressor = nil
+            pool.putDecompressor(stream, windowBits: decompressorWindowBits)
+        }
+    }
+}
