@@ -1,8 +1,10 @@
 import ArgumentParser
 import CanalWebSocket
+import CanalWebSocketCompression
 import Dispatch
 import Logging
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +36,20 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Limits for the Autobahn conformance suite: 16 MiB messages, keepalive off.")
     var conformance = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Offer permessage-deflate (RFC 7692) with a preset: balanced, low-memory or maximum.",
+            valueName: "preset"
+        )
+    )
+    var compression: CompressionPreset?
+
+    @Option(help: "With --compression: messages shorter than this many bytes go uncompressed.")
+    var compressionThreshold: Int?
+
+    @Option(help: "Event-loop threads (default: one per core).")
+    var threads: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
@@ -50,12 +66,22 @@ struct Serve: AsyncParsableCommand {
         if noKeepalive {
             configuration.timeouts.keepaliveInterval = nil
         }
+        if let compression {
+            var deflate = compression.configuration
+            if let compressionThreshold { deflate.threshold = max(0, compressionThreshold) }
+            configuration.compression = deflate
+        } else if compressionThreshold != nil {
+            throw ValidationError("--compression-threshold needs --compression")
+        }
         var logger = Logger(label: "canal.serve")
         logger.logLevel = logLevel
+        let group: MultiThreadedEventLoopGroup =
+            threads.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) } ?? .singleton
         let server = try await WebSocketServer.bind(
             host: host,
             port: port,
             configuration: configuration,
+            eventLoopGroup: group,
             logger: logger,
             handler: .eventLoop { _ in
                 { event, socket in
@@ -75,6 +101,21 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The permessage-deflate presets `canal serve --compression` offers.
+enum CompressionPreset: String, ExpressibleByArgument, CaseIterable {
+    case balanced
+    case lowMemory = "low-memory"
+    case maximum
+
+    var configuration: PerMessageDeflateConfiguration {
+        switch self {
+        case .balanced: return .balanced
+        case .lowMemory: return .lowMemory
+        case .maximum: return .maximumCompression
+        }
+    }
+}
 
 /// Calls `action` once on SIGINT or SIGTERM.
 final class SignalWatcher {

@@ -1,0 +1,61 @@
+/// The parts of `--help` that read better after the option list, as in a man page.
+/// ArgumentParser puts the discussion before the options, so `Canal.main` appends these.
+enum HelpText {
+    static let interaction = """
+        TYPING AND PIPES
+          What you type is sent as a text message; what arrives is printed after "< ".
+          On a terminal the line can be edited: Left/Right, Home/End, Backspace,
+          Ctrl-A/E (start/end), Ctrl-U/K (erase to start/end), Ctrl-W (erase word),
+          Up/Down (history). Ctrl-C, or Ctrl-D on an empty line, closes with 1000.
+          When standard input is a pipe, each line is one message and the end of
+          input closes with 1000 (after -w seconds, to let the last replies arrive).
+          When standard output is not a terminal it gets
+          only the messages, one per line (binary ones as a hex dump), and state
+          lines (Connected, Disconnected) go to standard error.
+        """
+
+    static let slashCommands = """
+        SLASH COMMANDS (with --slash)
+        \(SlashCommand.helpText.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        """
+
+    static let connectExamples = """
+        EXAMPLES
+          canal -c ws://127.0.0.1:8080/                 talk to a server
+          canal --slash -P -c localhost:8080            wscat's tutorial session
+          canal -c ws://host/ -x '{"op":"sub"}' -w 5    send, print replies for 5 s
+          canal -c ws://host/ -x one -x two -w -1       send two, then stay
+          printf 'a\\nb\\n' | canal -c ws://host/ -w 1  lines in, replies out
+          canal --reconnect --timestamps -c ws://host/  log a feed, riding out restarts
+        """
+
+    static let listenExamples = """
+        EXAMPLES
+          canal -l 8000                      talk to clients of 127.0.0.1:8000
+          canal -l 8000 --bind 0.0.0.0       ... on every interface
+          canal --slash -P -l 0              any free port; /ping, /close go to all
+        """
+
+    static let exitStatus = """
+        EXIT STATUS
+          0  closed normally: Ctrl-C, end of input, /close, the end of -w, or the
+             server closed with 1000, 1001 or no status code
+          1  could not connect: refused, unreachable, TLS failure, handshake refused
+             (HTTP status other than 101), too many redirects; or, with -l, the port
+             could not be bound
+          2  usage error: unknown option, bad URL, header or file
+          3  closed abnormally: dropped without a closing handshake (1006), protocol
+             error, or the server closed with any other code (1002-1015, 3000-4999)
+        """
+
+    /// What follows the generated help of `command` (`canal`, `connect` or `listen`).
+    static func epilogue(for command: String) -> String? {
+        switch command {
+        case "canal":
+            return [interaction, slashCommands, connectExamples, listenExamples, exitStatus].joined(separator: "\n\n")
+        case "connect": return [interaction, slashCommands, connectExamples, exitStatus].joined(separator: "\n\n")
+        case "listen": return [interaction, slashCommands, listenExamples, exitStatus].joined(separator: "\n\n")
+        default: return nil
+        }
+    }
+}
