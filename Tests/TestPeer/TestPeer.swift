@@ -192,8 +192,12 @@ struct Autobahn: AsyncParsableCommand {
     func run() async throws {
         var configuration = WebSocketClientConfiguration()
         configuration.webSocket = .conformance
-        // Autobahn's 12.* and 13.* expect every message compressed (threshold 0).
-        configuration.compression = .conformance
+        // Autobahn's 12.* and 13.* expect every message compressed (threshold 0). Offering
+        // client_no_context_takeover lets the fuzzing server pick the variants of 13.* that
+        // ask the client not to keep its context; the client then keeps none.
+        var deflate = PerMessageDeflateConfiguration.conformance
+        deflate.contextTakeover = false
+        configuration.compression = deflate
         let count = try await WebSocketClient.connect(to: "\(url)/getCaseCount", configuration: configuration) {
             inbound, _, _ in
             for try await message in inbound.messages {
