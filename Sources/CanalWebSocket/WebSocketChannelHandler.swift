@@ -332,8 +332,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             callback(event, WebSocketLoopSocket(handler: self))
         } else {
             switch event {
-            case .ping, .pong: return
-            default: context.fireChannelRead(wrapInboundOut(event))
+            case .ping, .pong:
+                guard connection.configuration.exposesPingPong else { return }
+                context.fireChannelRead(wrapInboundOut(event))
+            default:
+                context.fireChannelRead(wrapInboundOut(event))
             }
         }
     }

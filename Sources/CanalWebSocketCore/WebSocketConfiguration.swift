@@ -24,18 +24,26 @@ public struct WebSocketConfiguration: Sendable, Hashable {
     /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true.
     public var autoReplyToPings: Bool
 
+    /// Whether async handlers see `.ping` and `.pong` events in their inbound sequence.
+    /// Off by default: unread control events count against the inbound buffer and could
+    /// stall the peer's keepalive for a handler that only writes. Event-loop handlers
+    /// always see them. Turn it on for tools that show pings, like `canal -P`.
+    public var exposesPingPong: Bool
+
     public init(
         maxFrameSize: Int = 1 << 20,
         maxMessageSize: Int = 1 << 20,
         maxFragmentCount: Int = 1024,
         outboundFragmentSize: Int? = nil,
-        autoReplyToPings: Bool = true
+        autoReplyToPings: Bool = true,
+        exposesPingPong: Bool = false
     ) {
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
         self.maxFragmentCount = maxFragmentCount
         self.outboundFragmentSize = outboundFragmentSize
         self.autoReplyToPings = autoReplyToPings
+        self.exposesPingPong = exposesPingPong
     }
 
     /// Limits large enough for the Autobahn suite (16 MiB messages in up to 65,536

@@ -111,6 +111,8 @@ struct ConnectOptions: ParsableArguments {
     /// Checks everything that can be checked before connecting, and builds the configuration.
     func makeConfiguration(subprotocols: [String]) throws(ValidationError) -> WebSocketClientConfiguration {
         var configuration = WebSocketClientConfiguration()
+        // -P shows pings and pongs, so the inbound sequence must carry them.
+        configuration.webSocket.exposesPingPong = true
         configuration.protocols = subprotocols
         configuration.origin = origin
         configuration.handshakeTimeout = .milliseconds(Int64(max(connectTimeout, 0.001) * 1000))

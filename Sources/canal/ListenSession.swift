@@ -40,6 +40,8 @@ final class ListenSession: Sendable {
         var configuration = WebSocketServerConfiguration()
         // As wscat's server: no keepalive pings, which -P would show every 20 s.
         configuration.timeouts.keepaliveInterval = nil
+        // -P shows the clients' pings and pongs.
+        configuration.webSocket.exposesPingPong = true
         let server: WebSocketServer
         do {
             server = try await WebSocketServer.bind(
