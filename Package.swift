@@ -9,7 +9,6 @@ let package = Package(
         .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
-        .executable(name: "canal-web-demo", targets: ["CanalWebDemo"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -88,22 +87,13 @@ let package = Package(
             resources: [.copy("public")]
         ),
         .executableTarget(
-            name: "CanalWebDemo",
-            dependencies: [
-                "CanalDemoSite",
-                "CanalHTTP",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Demo/Server"
-        ),
-        .executableTarget(
             name: "canal",
             dependencies: [
                 "CanalWebSocket",
                 "CanalWebSocketCompression",
+                "CanalHTTP",
+                "CanalDemoSite",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalWebSocketTests",
-            dependencies: ["CanalWebSocket"]
+            dependencies: ["CanalWebSocket", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

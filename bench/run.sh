@@ -32,7 +32,7 @@ SETTLE=${SETTLE:-1}                     # seconds of pause after each server sto
 ROUNDS=${ROUNDS:-1}                     # repetitions; the table shows medians
 SCENARIOS=${SCENARIOS:-echo64_d1 echo64_d16 echo1m handshake idle}
 DEFAULT_NODE_CMD='node bench/node-echo.js {PORT}'
-DEFAULT_OURS_CMD='.build/release/canal serve --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --max-message-size 2097152'
+DEFAULT_OURS_CMD='.build/release/canal serve --echo-only --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --max-message-size 2097152'
 NODE_CMD=${NODE_CMD:-$DEFAULT_NODE_CMD}
 OURS_CMD=${OURS_CMD:-$DEFAULT_OURS_CMD}
 

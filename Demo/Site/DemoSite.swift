@@ -7,7 +7,7 @@ import NIOHTTP1
 /// The tutorial's examples 5 and 6 as a Canal site: one server answers a welcome route,
 /// serves the `public/` folder, and echoes WebSocket messages on the same port.
 ///
-/// Use it from any executable (the demo server, `canal serve`):
+/// `canal serve` runs it; any executable can:
 ///
 /// ```swift
 /// let router = try DemoSite.makeRouter(logger: logger)
@@ -15,8 +15,14 @@ import NIOHTTP1
 /// ```
 public enum DemoSite {
     /// The `public/` folder bundled with this module, or nil when the resource bundle
-    /// was not installed beside the executable.
+    /// was not installed beside the executable (a binary copied on its own).
     public static var bundledPublicDirectory: String? {
+        // `Bundle.module` stops the process when it finds no bundle, so look first.
+        let besideExecutable = Bundle.main.bundleURL
+        let candidates = ["Canal_CanalDemoSite.resources", "Canal_CanalDemoSite.bundle"].map {
+            besideExecutable.appendingPathComponent($0).path
+        }
+        guard candidates.contains(where: { FileManager.default.fileExists(atPath: $0) }) else { return nil }
         guard let url = Bundle.module.url(forResource: "public", withExtension: nil) else { return nil }
         return url.path
     }
@@ -38,7 +44,8 @@ public enum DemoSite {
         logger: Logger = Logger(label: "canal.demo")
     ) throws -> HTTPRouter {
         guard let directory = publicDirectory ?? bundledPublicDirectory else {
-            throw StaticFilesError(description: "the demo's public folder is not installed; pass a folder")
+            throw StaticFilesError(
+                description: "the demo pages are not installed beside this executable; pass a folder with --public")
         }
         var router = HTTPRouter()
         router.get("/") { _ in .html(welcomePage) }
@@ -102,7 +109,7 @@ public enum DemoSite {
                 the page greets the server, sends a numbered message per click, and shows
                 every echo.</li>
             </ul>
-            <p>From a terminal: <code>canal ws://HOST:PORT/echo</code> talks to the same echo.</p>
+            <p>From a terminal: <code>canal -c ws://HOST:PORT/echo</code> talks to the same echo.</p>
           </main>
         </body>
         </html>

@@ -32,7 +32,7 @@ RUN_TIMEOUT = 40.0
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 LISTENING_RE = re.compile(r"Listening on port (\d+)")
-SERVE_RE = re.compile(r"Canal echo server listening on ws://127\.0\.0\.1:(\d+)/")
+SERVE_RE = re.compile(r"Canal demo server listening on http://127\.0\.0\.1:(\d+)/")
 
 
 def bin_dir() -> Path:

@@ -50,13 +50,13 @@ def start_canal() -> Iterator[Callable[..., CanalProcess]]:
 
 @pytest.fixture
 def canal_serve(start_canal) -> str:
-    """`canal serve` on 127.0.0.1 and a free port; returns its ws:// URL."""
+    """`canal serve` (the demo site) on 127.0.0.1 and a free port; returns its echo's ws:// URL."""
     server = start_canal("serve", "--host", "127.0.0.1", "--port", "0")
     match = server.stdout.wait_for(SERVE_RE, START_TIMEOUT)
     if match is None:
         server.kill()
         pytest.fail(f"`canal serve` did not start\n{server}", pytrace=False)
-    return f"ws://127.0.0.1:{match.group(1)}/"
+    return f"ws://127.0.0.1:{match.group(1)}/echo"
 
 
 @pytest.fixture

@@ -61,11 +61,13 @@ def test_listen_help():
     assert "--bind <address>" in result.stdout and "[client 1]" in result.stdout
 
 
-def test_serve_help_is_unchanged():
+def test_serve_help_names_both_modes():
     result = run_canal("serve", "--help")
     assert result.returncode == 0, result
-    assert "Run an echo WebSocket server." in result.stdout
+    assert "Serve the Canal demo site, or only a WebSocket echo." in result.stdout
     assert "--port <port>" in result.stdout and "--host <host>" in result.stdout
+    assert "--echo-only" in result.stdout and "--public <public>" in result.stdout
+    assert "--tls-cert <tls-cert>" in result.stdout and "--compression <preset>" in result.stdout
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["-V"]])
@@ -116,7 +118,27 @@ def test_passphrase_without_value_needs_a_terminal():
 def test_serve_keeps_its_own_host_and_port_flags(start_canal):
     # The root command's --host and -p (wscat's) must not take serve's --host and -p.
     server = start_canal("serve", "-p", "0", "--host", "127.0.0.7")
-    server.expect_stdout(r"^Canal echo server listening on ws://127\.0\.0\.7:\d+/$", timeout=30)
+    server.expect_stdout(r"^Canal demo server listening on http://127\.0\.0\.7:\d+/$", timeout=30)
+    echo = start_canal("serve", "--echo-only", "-p", "0", "--host", "127.0.0.7")
+    echo.expect_stdout(r"^Canal echo server listening on ws://127\.0\.0\.7:\d+/$", timeout=30)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--echo-only", "--public", "/tmp"], "--public serves the site; it does not go with --echo-only"),
+        (["--echo-only", "--no-access-log"], "--no-access-log serves the site"),
+        (["--tls-cert", "cert.pem"], "--tls-cert and --tls-key go together"),
+        (["--compression-threshold", "10"], "--compression-threshold needs --compression"),
+        (["--compression", "fastest"], "The value 'fastest' is invalid for '--compression <preset>'"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ],
+)
+def test_serve_usage_errors(argv, message):
+    result = run_canal("serve", *argv)
+    assert result.returncode == 2, result
+    assert message in result.stderr, result
+    assert result.stdout == ""
 
 
 def test_subcommand_usage_errors_name_the_subcommand():

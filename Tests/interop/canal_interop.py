@@ -200,10 +200,10 @@ class ManagedProcess:
 
 
 class CanalServer(ManagedProcess):
-    """`canal serve` on 127.0.0.1 with an OS-chosen port."""
+    """`canal serve --echo-only` on 127.0.0.1 with an OS-chosen port."""
 
     def __init__(self, exe: Path, extra_args: list[str]) -> None:
-        super().__init__([exe, "serve", "--host", "127.0.0.1", "--port", "0", *extra_args])
+        super().__init__([exe, "serve", "--echo-only", "--host", "127.0.0.1", "--port", "0", *extra_args])
         m = self.stdout.wait_for(LISTEN_RE, SERVER_START_TIMEOUT)
         if m is None:
             self.kill()

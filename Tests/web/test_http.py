@@ -1,4 +1,4 @@
-"""HTTP/1.1 behaviour of canal-web-demo, checked with raw sockets and http.client."""
+"""HTTP/1.1 behaviour of `canal serve` (the demo site), checked with raw sockets and http.client."""
 
 from __future__ import annotations
 

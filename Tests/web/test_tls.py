@@ -162,8 +162,6 @@ def test_wss_rejects_client_that_does_not_trust_the_certificate(tls_server: Demo
 def test_wss_with_the_canal_cli(tls_server: DemoServer, certificate: tuple[Path, Path]) -> None:
     # Our own client, through the command-line tool: `canal -c wss://... --ca FILE`.
     canal = bin_dir() / "canal"
-    if not canal.is_file():
-        pytest.skip(f"{canal} is not built (the canal CLI is a separate product)")
     result = subprocess.run(
         [str(canal), "-c", f"wss://127.0.0.1:{tls_server.port}/echo", "--ca", str(certificate[0]),
          "-x", "hello over wss", "-w", "1"],

@@ -1,4 +1,4 @@
-"""Helpers for the web server suite: start ``canal-web-demo``, speak raw HTTP.
+"""Helpers for the web server suite: start ``canal serve``, speak raw HTTP.
 
 The binary is looked up in ``$CANAL_BIN_DIR`` (default ``<repo>/.build/debug``). A
 missing binary FAILS the tests that need it; nothing is skipped silently.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = "canal-web-demo"
+DEMO = "canal"
 SITE = REPO / "Demo" / "Site" / "public"
 
 
@@ -35,7 +35,7 @@ def binary(name: str) -> Path:
 
 @dataclass
 class DemoServer:
-    """A running canal-web-demo; stop() ends it (SIGTERM, then SIGKILL)."""
+    """A running `canal serve`; stop() ends it (SIGTERM, then SIGKILL)."""
 
     process: subprocess.Popen
     port: int
@@ -88,7 +88,7 @@ def start_demo(args: list[str], log_path: Path, startup_timeout: float = 30.0) -
     exe = binary(DEMO)
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [str(exe), "--host", "127.0.0.1", "--port", "0", *args],
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=log,
         stdin=subprocess.DEVNULL,
@@ -109,7 +109,7 @@ def start_demo(args: list[str], log_path: Path, startup_timeout: float = 30.0) -
                 break
         if process.poll() is not None:
             break
-    match = re.match(rb"listening on (https?)://127\.0\.0\.1:(\d+)/", line)
+    match = re.match(rb"Canal demo server listening on (https?)://127\.0\.0\.1:(\d+)/", line)
     if not match:
         process.kill()
         process.wait()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static files over HTTP/1.1 keep-alive: canal-web-demo against Node's `http` module,
+# Static files over HTTP/1.1 keep-alive: `canal serve` (the demo site) against Node's `http` module,
 # both serving the same files, loaded by wrk one server at a time. Figures are ratios
 # ours/node.
 #
@@ -7,7 +7,7 @@
 #   QUICK=1 bench/http/run.sh         # 3 s per measurement
 #   ROUNDS=3 bench/http/run.sh        # repeat, report medians
 #
-# Environment: OURS_BIN (default .build/release/canal-web-demo), OURS_THREADS (1, like
+# Environment: OURS_BIN (default .build/release/canal), OURS_THREADS (1, like
 # Node's single thread), CONNECTIONS (32), WRK_THREADS (1), SIZES (bytes of each file,
 # default "4096 65536"), PORT_BASE (28500: node there, ours +1).
 set -euo pipefail
@@ -18,7 +18,7 @@ OUT_DIR=$REPO_DIR/bench/out/http   # bench/out/ is ignored by git
 SITE_DIR=$OUT_DIR/site
 cd "$REPO_DIR"
 
-OURS_BIN=${OURS_BIN:-.build/release/canal-web-demo}
+OURS_BIN=${OURS_BIN:-.build/release/canal}
 OURS_THREADS=${OURS_THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 WRK_THREADS=${WRK_THREADS:-1}
@@ -31,7 +31,7 @@ WARMUP=${WARMUP:-1}
 die() { echo "run.sh: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
 command -v node >/dev/null || die "node is missing"
-[[ -x $OURS_BIN ]] || die "$OURS_BIN is missing: swift build -c release --product canal-web-demo"
+[[ -x $OURS_BIN ]] || die "$OURS_BIN is missing: swift build -c release --product canal"
 
 mkdir -p "$SITE_DIR" "$OUT_DIR/logs"
 for size in $SIZES; do
@@ -52,7 +52,7 @@ start_server() {  # name port
   local name=$1 port=$2
   case $name in
     node) node "$BENCH_DIR/node-static.js" "$port" "$SITE_DIR" >"$OUT_DIR/logs/$name.log" 2>&1 & ;;
-    ours) "$OURS_BIN" --host 127.0.0.1 --port "$port" --public "$SITE_DIR" --threads "$OURS_THREADS" \
+    ours) "$OURS_BIN" serve --host 127.0.0.1 --port "$port" --public "$SITE_DIR" --threads "$OURS_THREADS" \
             --no-access-log --log-level warning >"$OUT_DIR/logs/$name.log" 2>&1 & ;;
   esac
   SERVER_PID=$!
