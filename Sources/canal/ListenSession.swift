@@ -115,22 +115,7 @@ final class ListenSession: Sendable {
     }
 
     private func submit(_ line: String) {
-        let item: WebSocketOutboundItem
-        if settings.slash, let parsed = SlashCommand.parse(line) {
-            switch parsed {
-            case .failure(let error):
-                console.error(error.description)
-                return
-            case .success(.help):
-                console.info(SlashCommand.helpText.split(separator: "\n").map(String.init))
-                return
-            case .success(let command):
-                guard let commandItem = command.outboundItem else { return }
-                item = commandItem
-            }
-        } else {
-            item = .message(.text(line))
-        }
+        guard let item = SlashCommand.outboundItem(for: line, slash: settings.slash, console: console) else { return }
         if hub.send(item) == 0 {
             console.error("no client is connected: not sent")
         }

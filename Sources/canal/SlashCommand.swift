@@ -116,6 +116,22 @@ enum SlashCommand: Equatable {
         }
     }
 
+    /// What a typed, piped or `-x` line sends: the line as a text message, or with
+    /// `slash` its command. Errors and `/help` are shown on `console`; they send nothing.
+    static func outboundItem(for line: String, slash: Bool, console: Console) -> WebSocketOutboundItem? {
+        guard slash, let parsed = parse(line) else { return .message(.text(line)) }
+        switch parsed {
+        case .failure(let error):
+            console.error(error.description)
+            return nil
+        case .success(.help):
+            console.info(helpText.split(separator: "\n").map(String.init))
+            return nil
+        case .success(let command):
+            return command.outboundItem
+        }
+    }
+
     /// What goes on the wire, or nil for commands handled locally (`/help`).
     var outboundItem: WebSocketOutboundItem? {
         switch self {
