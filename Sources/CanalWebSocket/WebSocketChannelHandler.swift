@@ -175,7 +175,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     public func channelInactive(context: ChannelHandlerContext) {
         outputClosed = true  // nothing can be written any more
-        heldInput = nil
+        // Input kept aside during the switch from HTTP still counts: its messages reach
+        // the application before the connection reports the abnormal end.
+        if let held = heldInput {
+            heldInput = nil
+            for bytes in held { connection.receive(bytes) }
+        }
         connection.receiveEOF()
         pump(context: context)
         context.fireChannelInactive()

@@ -1,0 +1,75 @@
+@testable import CanalWebSocket
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// Input that arrives while the pipeline is still switching from HTTP is kept aside
+/// (`holdInput`) and must never be lost, even when the connection ends before the switch.
+@Suite
+struct HeldInputTests {
+    /// Frames as a client would send them.
+    private func clientFrames(_ messages: [WebSocketMessage]) throws -> ByteBuffer {
+        var client = WebSocketConnection(role: .client)
+        var bytes = ByteBuffer()
+        for message in messages { try client.send(message) }
+        while let output = client.nextOutput() {
+            if case .bytes(var chunk) = output { bytes.writeBuffer(&chunk) }
+        }
+        return bytes
+    }
+
+    private final class Recorder {
+        var events: [WebSocketEvent] = []
+    }
+
+    @Test
+    func heldMessagesReachTheApplicationWhenTheChannelGoesInactive() throws {
+        let recorder = Recorder()
+        let handler = WebSocketChannelHandler(
+            connection: WebSocketConnection(role: .server),
+            timeouts: WebSocketTimeouts(keepaliveInterval: nil),
+            callback: { event, _ in recorder.events.append(event) }
+        )
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.writeInbound(try clientFrames([.text("first"), .binary([1, 2, 3])]))
+        #expect(recorder.events.isEmpty, "held input must wait for releaseInput()")
+
+        channel.pipeline.fireChannelInactive()
+
+        #expect(recorder.events.count == 3, "\(recorder.events)")
+        #expect(recorder.events.first == .message(.text("first")))
+        #expect(recorder.events.dropFirst().first == .message(.binary([1, 2, 3])))
+        guard case .closed(let status) = recorder.events.last else {
+            Issue.record("no close event: \(recorder.events)")
+            return
+        }
+        #expect(status.code == .abnormalClosure)
+        #expect(!status.wasClean)
+        _ = try? channel.finish()
+    }
+
+    @Test
+    func heldMessagesAreDeliveredInOrderOnRelease() throws {
+        let recorder = Recorder()
+        let handler = WebSocketChannelHandler(
+            connection: WebSocketConnection(role: .server),
+            timeouts: WebSocketTimeouts(keepaliveInterval: nil),
+            callback: { event, _ in recorder.events.append(event) }
+        )
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        var frames = try clientFrames([.text("a"), .text("b")])
+        let first = frames.readSlice(length: 3)!  // split inside the first frame
+        try channel.writeInbound(first)
+        try channel.writeInbound(frames)
+        #expect(recorder.events.isEmpty)
+
+        handler.releaseInput()
+
+        #expect(recorder.events == [.message(.text("a")), .message(.text("b"))])
+        _ = try? channel.finish()
+    }
+}
