@@ -12,6 +12,9 @@ import NIOHTTP1
 struct AccessLog: Sendable {
     let logger: Logger
 
+    /// False when no line would be written: callers skip the bookkeeping.
+    var isEnabled: Bool { logger.logLevel <= .info }
+
     func request(remote: SocketAddress?, head: HTTPRequestHead, status: UInt, bytes: Int64, started: NIODeadline) {
         guard logger.logLevel <= .info else { return }
         let elapsed = Self.milliseconds(since: started)

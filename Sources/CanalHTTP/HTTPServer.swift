@@ -28,8 +28,8 @@ import ServiceLifecycle
 public final class HTTPServer: Sendable {
     private let serverChannel: Channel
     private let registry: ConnectionRegistry
-    private let sessions: AsyncStream<PendingAsyncWebSocket>
-    private let sessionsContinuation: AsyncStream<PendingAsyncWebSocket>.Continuation
+    private let sessions: AsyncStream<WebSocketAsyncSession>
+    private let sessionsContinuation: AsyncStream<WebSocketAsyncSession>.Continuation
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
     private let finished: EventLoopPromise<Void>
@@ -43,7 +43,7 @@ public final class HTTPServer: Sendable {
     private init(
         serverChannel: Channel,
         registry: ConnectionRegistry,
-        sessions: (AsyncStream<PendingAsyncWebSocket>, AsyncStream<PendingAsyncWebSocket>.Continuation),
+        sessions: (AsyncStream<WebSocketAsyncSession>, AsyncStream<WebSocketAsyncSession>.Continuation),
         configuration: HTTPServerConfiguration,
         logger: Logger,
         isSecure: Bool
@@ -77,17 +77,18 @@ public final class HTTPServer: Sendable {
         logger: Logger = Logger(label: "canal.http"),
         accessLogger: Logger? = Logger(label: "canal.http.access")
     ) async throws -> HTTPServer {
-        let tlsContext = try tls?.makeHTTPContext()
+        // ALPN offers http/1.1 alone, so browsers do not try HTTP/2 on this port.
+        let tlsContext = try tls?.makeServerContext(applicationProtocols: ["http/1.1"])
         let registry = ConnectionRegistry()
-        let sessions = AsyncStream<PendingAsyncWebSocket>.makeStream()
+        let sessions = AsyncStream<WebSocketAsyncSession>.makeStream()
         let continuation = sessions.continuation
-        var upgraders: [String: RouteUpgrader] = [:]
+        var upgraders: [String: WebSocketUpgrader] = [:]
         for (path, route) in router.webSocketRoutes {
-            upgraders[path] = makeUpgrader(
-                route: route,
+            upgraders[path] = WebSocketUpgrader(
                 configuration: configuration.webSocket,
                 logger: logger,
-                enqueue: { continuation.yield($0) }
+                shouldUpgrade: route.decide,
+                handler: route.handler
             )
         }
         var silent = Logger(label: "canal.http.access")
@@ -96,6 +97,7 @@ public final class HTTPServer: Sendable {
             router: router,
             configuration: configuration,
             upgraders: upgraders,
+            onAsyncWebSocket: { continuation.yield($0) },
             fileIO: NonBlockingFileIO(threadPool: threadPool),
             threadPool: threadPool,
             usesFileRegion: tlsContext == nil,
@@ -124,13 +126,15 @@ public final class HTTPServer: Sendable {
                     }
                     let observer = HTTPHeadObserver()
                     try pipeline.addHandler(observer)
-                    try pipeline.addHandler(
-                        ByteToMessageHandler(
-                            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
-                        )
+                    // Bytes after an upgrade request are forwarded to the WebSocket handler.
+                    let decoder = ByteToMessageHandler(
+                        HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
                     )
-                    try pipeline.addHandler(HTTPResponseEncoder())
-                    try pipeline.addHandler(HTTPServerHandler(shared: shared, observer: observer))
+                    let encoder = HTTPResponseEncoder()
+                    try pipeline.addHandler(decoder)
+                    try pipeline.addHandler(encoder)
+                    try pipeline.addHandler(
+                        HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
                 }
             }
             .bind(host: host, port: port)
@@ -196,21 +200,6 @@ public final class HTTPServer: Sendable {
             }
             registry.quiesce(whenEmpty: allClosed)
         }
-    }
-
-    private static func makeUpgrader(
-        route: WebSocketRoute,
-        configuration: WebSocketServerConfiguration,
-        logger: Logger,
-        enqueue: @escaping @Sendable (PendingAsyncWebSocket) -> Void
-    ) -> RouteUpgrader {
-        RouteUpgrader(
-            configuration: configuration,
-            logger: logger,
-            shouldUpgrade: route.decide,
-            handler: route.handler,
-            onAsyncUpgrade: enqueue
-        )
     }
 }
 

@@ -9,7 +9,9 @@ struct HTTPServerContext: Sendable {
     let router: HTTPRouter
     let configuration: HTTPServerConfiguration
     /// One upgrader per WebSocket route, by path.
-    let upgraders: [String: RouteUpgrader]
+    let upgraders: [String: WebSocketUpgrader]
+    /// Hands an upgraded connection with an async handler to the server's task group.
+    let onAsyncWebSocket: @Sendable (WebSocketAsyncSession) -> Void
     let fileIO: NonBlockingFileIO
     let threadPool: NIOThreadPool
     /// Send files with `sendfile(2)` through a `FileRegion`; off under TLS, where the bytes
@@ -34,7 +36,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     enum Target {
         case route(HTTPHandler)
         case staticFile(StaticFilePath, HTTPRouter.StaticFiles)
-        case webSocket(RouteUpgrader)
+        case webSocket(WebSocketUpgrader)
         case preflight
         /// An answer without a body from the application (404, 405, 400, an OPTIONS reply).
         case status(HTTPResponseStatus, HTTPHeaders)
@@ -65,6 +67,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let shared: HTTPServerContext
     let observer: HTTPHeadObserver
+    /// The HTTP handlers a WebSocket upgrade removes, held to spare looking them up.
+    let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    let encoder: HTTPResponseEncoder
     var state = State.awaitingHead
     var context: ChannelHandlerContext?
     /// Request parts that arrived while a response was in progress.
@@ -80,9 +85,16 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var responseInFlight: EventLoopFuture<Void>?
     var dateCache = (second: 0, text: "")
 
-    init(shared: HTTPServerContext, observer: HTTPHeadObserver) {
+    init(
+        shared: HTTPServerContext,
+        observer: HTTPHeadObserver,
+        decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        encoder: HTTPResponseEncoder
+    ) {
         self.shared = shared
         self.observer = observer
+        self.decoder = decoder
+        self.encoder = encoder
     }
 
     // MARK: Lifecycle

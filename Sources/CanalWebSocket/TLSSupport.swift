@@ -16,11 +16,20 @@ public struct WebSocketServerTLS: Sendable, Hashable {
         self.privateKeyPassphrase = privateKeyPassphrase
     }
 
-    /// Loads the files once, for every connection of a server.
-    func makeContext() throws -> NIOSSLContext {
+    /// Loads the certificate and key and makes the context that every connection of a
+    /// server shares (put a `NIOSSLServerHandler(context:)` first in each pipeline). Use it
+    /// to serve TLS from your own NIO server with the same files and passphrase handling as
+    /// `WebSocketServer`.
+    ///
+    /// - Parameter applicationProtocols: offered by ALPN, most preferred first; an HTTP/1.1
+    ///   server that shares its port with WebSocket passes `["http/1.1"]` so that browsers
+    ///   do not try HTTP/2. Empty (the default) leaves ALPN out.
+    /// - Throws: when a file cannot be read or parsed, or the passphrase is wrong.
+    public func makeServerContext(applicationProtocols: [String] = []) throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile).map { NIOSSLCertificateSource.certificate($0) }
         let key = try loadPrivateKey(privateKeyFile, passphrase: privateKeyPassphrase)
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        configuration.applicationProtocols = applicationProtocols
         return try NIOSSLContext(configuration: configuration)
     }
 }

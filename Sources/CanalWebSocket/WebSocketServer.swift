@@ -21,8 +21,8 @@ import NIOSSL
 public final class WebSocketServer: Sendable {
     private let serverChannel: Channel
     private let quiesce: ServerQuiescingHelper
-    private let connections: AsyncStream<UpgradedConnection>
-    private let connectionsContinuation: AsyncStream<UpgradedConnection>.Continuation
+    private let connections: AsyncStream<WebSocketAsyncSession>
+    private let connectionsContinuation: AsyncStream<WebSocketAsyncSession>.Continuation
     private let handler: WebSocketServerHandler
     private let configuration: WebSocketServerConfiguration
     private let logger: Logger
@@ -34,7 +34,7 @@ public final class WebSocketServer: Sendable {
     private init(
         serverChannel: Channel,
         quiesce: ServerQuiescingHelper,
-        connections: (AsyncStream<UpgradedConnection>, AsyncStream<UpgradedConnection>.Continuation),
+        connections: (AsyncStream<WebSocketAsyncSession>, AsyncStream<WebSocketAsyncSession>.Continuation),
         handler: WebSocketServerHandler,
         configuration: WebSocketServerConfiguration,
         logger: Logger
@@ -67,9 +67,15 @@ public final class WebSocketServer: Sendable {
         shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in .accept },
         handler: WebSocketServerHandler
     ) async throws -> WebSocketServer {
-        let tlsContext = try tls?.makeContext()
+        let tlsContext = try tls?.makeServerContext()
+        let upgrader = WebSocketUpgrader(
+            configuration: configuration,
+            logger: logger,
+            shouldUpgrade: shouldUpgrade,
+            handler: handler
+        )
         let quiesce = ServerQuiescingHelper(group: eventLoopGroup)
-        let connections = AsyncStream<UpgradedConnection>.makeStream()
+        let connections = AsyncStream<WebSocketAsyncSession>.makeStream()
         let continuation = connections.continuation
         let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
@@ -90,14 +96,15 @@ public final class WebSocketServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try pipeline.addHandler(HTTPResponseEncoder())
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    let encoder = HTTPResponseEncoder()
+                    try pipeline.addHandler(decoder)
+                    try pipeline.addHandler(encoder)
                     try pipeline.addHandler(
                         WebSocketUpgradeHandler(
-                            configuration: configuration,
-                            shouldUpgrade: shouldUpgrade,
-                            handler: handler,
-                            logger: logger,
+                            upgrader: upgrader,
+                            encoder: encoder,
+                            decoder: decoder,
                             onAsyncUpgrade: { continuation.yield($0) }
                         )
                     )
@@ -122,12 +129,9 @@ public final class WebSocketServer: Sendable {
     public func run() async throws {
         try await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
-                guard case .async(let body) = handler else { return }
-                let logger = self.logger
-                for await connection in connections {
-                    group.addTask {
-                        await Self.serve(connection, body: body, logger: logger)
-                    }
+                guard case .async = handler else { return }
+                for await session in connections {
+                    group.addTask { await session.run() }
                 }
                 // Every connection is closed (or shutdownTimeout passed): stop handlers that linger.
                 group.cancelAll()
@@ -153,31 +157,6 @@ public final class WebSocketServer: Sendable {
             timeout.cancel()
             connections.finish()
             done.succeed()
-        }
-    }
-
-    static func serve(
-        _ connection: UpgradedConnection,
-        body: @Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void,
-        logger: Logger
-    ) async {
-        do {
-            try await connection.channel.executeThenClose { inbound, outbound in
-                try await runScoped(
-                    inbound: WebSocketInbound(stream: inbound),
-                    outbound: WebSocketOutbound(writer: outbound),
-                    context: WebSocketContext(
-                        request: connection.request,
-                        subprotocol: connection.subprotocol,
-                        channel: connection.channel.channel,
-                        closed: connection.closed
-                    ),
-                    body: body,
-                    logger: logger
-                )
-            }
-        } catch {
-            logger.debug("! connection ended with \(error)")
         }
     }
 

@@ -3,14 +3,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// What became of one accepted TCP connection.
-struct UpgradedConnection: Sendable {
-    var channel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>
-    var request: WebSocketUpgradeRequest?
-    var subprotocol: String?
-    var closed: EventLoopFuture<WebSocketCloseStatus>
-}
-
 /// Reads HTTP requests on a fresh connection: upgrades WebSocket requests in place,
 /// answers anything else with 404, and closes connections that are too slow to send a
 /// request head.
@@ -20,32 +12,32 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     private enum State {
         case idle
-        case upgrading(WebSocketUpgradeRequest, subprotocol: String?, headers: HTTPHeaders)
+        case upgrading(WebSocketUpgrader.Accepted)
         case ignoringBody(keepAlive: Bool)
         case upgraded
     }
 
     private var state = State.idle
-    private let configuration: WebSocketServerConfiguration
-    private let shouldUpgrade: @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision
-    private let handler: WebSocketServerHandler
-    private let logger: Logger
+    private let upgrader: WebSocketUpgrader
+    /// The HTTP handlers the upgrade removes, held to spare looking them up.
+    private let encoder: HTTPResponseEncoder
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     /// Hands an upgraded connection with an async handler to the server's task group.
-    private let onAsyncUpgrade: @Sendable (UpgradedConnection) -> Void
+    private let onAsyncUpgrade: @Sendable (WebSocketAsyncSession) -> Void
     private var headTimer: Scheduled<Void>?
     private var quiescing = false
 
+    private var logger: Logger { upgrader.logger }
+
     init(
-        configuration: WebSocketServerConfiguration,
-        shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision,
-        handler: WebSocketServerHandler,
-        logger: Logger,
-        onAsyncUpgrade: @escaping @Sendable (UpgradedConnection) -> Void
+        upgrader: WebSocketUpgrader,
+        encoder: HTTPResponseEncoder,
+        decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        onAsyncUpgrade: @escaping @Sendable (WebSocketAsyncSession) -> Void
     ) {
-        self.configuration = configuration
-        self.shouldUpgrade = shouldUpgrade
-        self.handler = handler
-        self.logger = logger
+        self.upgrader = upgrader
+        self.encoder = encoder
+        self.decoder = decoder
         self.onAsyncUpgrade = onAsyncUpgrade
     }
 
@@ -92,7 +84,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         headTimer?.cancel()
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = self.logger
-        headTimer = context.eventLoop.scheduleTask(in: configuration.requestHeadTimeout) {
+        headTimer = context.eventLoop.scheduleTask(in: upgrader.configuration.requestHeadTimeout) {
             logger.debug("! no request head in time; closing")
             bound.value.close(promise: nil)
         }
@@ -108,8 +100,9 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             break
         case .end:
             switch state {
-            case .upgrading(let request, let subprotocol, let headers):
-                upgrade(request, subprotocol: subprotocol, headers: headers, context: context)
+            case .upgrading(let accepted):
+                state = .upgraded
+                upgrade(accepted, context: context)
             case .ignoringBody(let keepAlive):
                 state = .idle
                 if keepAlive && !quiescing {
@@ -129,18 +122,11 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             respond(status: .notFound, headers: HTTPHeaders(), body: "Not Found\n", keepAlive: head.isKeepAlive, context: context)
             return
         }
-        switch WebSocketServerHandshake.validate(head) {
-        case .failure(let rejection):
-            logger.debug("! handshake rejected: \(rejection.status.code) \(rejection.body)")
+        switch upgrader.evaluate(head, remoteAddress: context.channel.remoteAddress) {
+        case .rejected(let rejection):
             respond(rejection, context: context)
-        case .success(var request):
-            request.remoteAddress = context.channel.remoteAddress
-            switch shouldUpgrade(request) {
-            case .reject(let rejection):
-                respond(rejection, context: context)
-            case .accept(let subprotocol, let headers):
-                state = .upgrading(request, subprotocol: subprotocol, headers: headers)
-            }
+        case .accepted(let accepted):
+            state = .upgrading(accepted)
         }
     }
 
@@ -165,73 +151,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         state = .ignoringBody(keepAlive: keepAlive)
     }
 
-    private func upgrade(
-        _ request: WebSocketUpgradeRequest,
-        subprotocol: String?,
-        headers: HTTPHeaders,
-        context: ChannelHandlerContext
-    ) {
-        state = .upgraded
-        var accepted: [WebSocketExtensionOffer] = []
-        var codecs: [any WebSocketExtension] = []
-        // An application that answers Sec-WebSocket-Extensions itself negotiates alone.
-        if let compression = configuration.compression, headers["Sec-WebSocket-Extensions"].isEmpty,
-            let agreement = PerMessageDeflate.negotiate(offers: request.extensionOffers, configuration: compression)
-        {
-            accepted.append(agreement.response)
-            codecs.append(agreement.makeExtension())
-            logger.debug("= \(agreement.response)")
-        }
-        let response = WebSocketServerHandshake.acceptResponse(
-            for: request,
-            subprotocol: subprotocol,
-            extensions: accepted,
-            headers: headers
-        )
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-
-        let channel = context.channel
-        let connection = WebSocketConnection(role: .server, configuration: configuration.webSocket, extensions: codecs)
-        let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
-        var callback: WebSocketChannelHandler.EventCallback?
-        if case .eventLoop(let make) = handler { callback = make(request) }
-        let webSocketHandler = WebSocketChannelHandler(
-            connection: connection,
-            timeouts: configuration.timeouts,
-            logger: logger,
-            closed: closed,
-            callback: callback
-        )
-        webSocketHandler.holdInput()
-        do {
-            let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(webSocketHandler)
-            if case .async = handler {
-                let asyncChannel = try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>(
-                    wrappingChannelSynchronously: channel
-                )
-                // Anything the async handler writes hops to this event loop, so it runs
-                // after the switch below is complete.
-                onAsyncUpgrade(
-                    UpgradedConnection(
-                        channel: asyncChannel,
-                        request: request,
-                        subprotocol: subprotocol,
-                        closed: closed.futureResult
-                    )
-                )
-            }
-            _ = pipeline.removeHandler(context: context)
-            _ = try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self))
-            // Last: the decoder hands any bytes that came after the request to the new handler.
-            let bound = NIOLoopBound(webSocketHandler, eventLoop: channel.eventLoop)
-            try pipeline.removeHandler(pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
-                .whenComplete { _ in bound.value.releaseInput() }
-            logger.debug("= upgraded \(request.uri)")
-        } catch {
-            logger.error("! could not switch the pipeline to WebSocket: \(error)")
-            channel.close(promise: nil)
-        }
+    private func upgrade(_ accepted: WebSocketUpgrader.Accepted, context: ChannelHandlerContext) {
+        // On failure the upgrader has logged and is closing the connection.
+        guard let upgraded = try? upgrader.upgrade(accepted, context: context, encoder: encoder, decoder: decoder)
+        else { return }
+        if let session = upgraded.session { onAsyncUpgrade(session) }
     }
 }
