@@ -27,10 +27,14 @@ import NIOHTTP1
 ///    your server's task group: `group.addTask { await session.run() }`. `.eventLoop`
 ///    handlers are serving already.
 ///
-/// Nothing here hops off the event loop before the 101 goes out.
+/// Nothing here hops off the event loop before the 101 goes out, and nothing is looked
+/// up by type when the caller passes its handlers. The upgrader is immutable, so one
+/// reference per connection is all a server keeps.
 public final class WebSocketUpgrader: Sendable {
     /// Connection limits, timeouts and compression of the upgraded connections.
     public let configuration: WebSocketServerConfiguration
+    /// What serves each upgraded connection: `.eventLoop` callbacks start with the switch;
+    /// `.async` closures start when the caller runs the returned session.
     public let handler: WebSocketServerHandler
     let shouldUpgrade: @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision
     let logger: Logger
