@@ -59,6 +59,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MallocTuning.applyForServers()
         let level = server.logLevel ?? (server.echoOnly ? .notice : .info)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
