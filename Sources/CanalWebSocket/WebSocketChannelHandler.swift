@@ -286,6 +286,17 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
                     bound.value.close(promise: nil)
                 }
                 context.close(mode: .output, promise: halfClosed)
+            case .closeTransport:
+                guard !outputClosed else { continue }
+                outputClosed = true
+                needsFlush = false
+                logger.trace("= closing the transport")
+                // NIO fails writes still pending at close: close once an empty write queued
+                // behind them completes.
+                let written = context.eventLoop.makePromise(of: Void.self)
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
             }
         }
         if let promise {

@@ -511,9 +511,10 @@ public struct WebSocketConnection {
         state = .closeHandshakeDone
         message = nil
         events.append(.closeReceived(code: code, reason: reason))
-        // RFC 6455 §7.1.1: the server closes the TCP connection first.
+        // RFC 6455 §7.1.1: the server closes the TCP connection first. Both close frames
+        // are exchanged, so a full close loses nothing and saves the wait for the FIN.
         if role == .server {
-            enqueue(.shutdownOutput)
+            enqueue(.closeTransport)
         }
     }
 

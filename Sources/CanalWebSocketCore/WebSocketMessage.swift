@@ -140,4 +140,8 @@ public enum WebSocketOutput: Sendable, Hashable {
     case bytes(ByteBuffer)
     /// Close the sending side of the transport (TCP FIN), and keep reading until EOF.
     case shutdownOutput
+    /// Close the transport once the bytes before this output are written: the closing
+    /// handshake is complete and this server closes the TCP connection first
+    /// (RFC 6455 §7.1.1). Nothing more is expected from the peer.
+    case closeTransport
 }

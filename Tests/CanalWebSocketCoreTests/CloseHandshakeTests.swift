@@ -26,7 +26,7 @@ struct CloseHandshakeTests {
         let transcript = feed(clientFrame(.close, closeBody(1000, "bye")), to: .server, thenEOF: true)
         #expect(transcript.events == [Self.closeReceived(1000, "bye"), Self.closed(1000, "bye", clean: true)])
         // RFC 6455 §5.5.1 echoes the code; §7.1.1: the server closes the TCP connection first.
-        #expect(transcript.sent == [.bytes(hex("88 02 03 E8")), .shutdownOutput])
+        #expect(transcript.sent == [.bytes(hex("88 02 03 E8")), .closeTransport])
         #expect(transcript.stateAfterInput == .closeHandshakeDone)
         #expect(transcript.state == .closed)
     }
@@ -45,7 +45,7 @@ struct CloseHandshakeTests {
         let transcript = feed(frame(toward: role, .close, []), to: role, thenEOF: true)
         #expect(transcript.events == [Self.closeReceived(nil), Self.closed(1005, clean: true)])
         let echo = Sent.bytes(frame(sentBy: role, .close, []))
-        #expect(transcript.sent == (role == .server ? [echo, .shutdownOutput] : [echo]))
+        #expect(transcript.sent == (role == .server ? [echo, .closeTransport] : [echo]))
     }
 
     @Test
@@ -63,7 +63,7 @@ struct CloseHandshakeTests {
             + serverFrame(.text, "even an unmasked one")
         let transcript = feed(input, to: .server)
         #expect(transcript.events == [Self.closeReceived(1000)])
-        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(1000))), .shutdownOutput])
+        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(1000))), .closeTransport])
         #expect(transcript.state == .closeHandshakeDone)
     }
 
@@ -74,7 +74,7 @@ struct CloseHandshakeTests {
         connection.receive(clientFrame(.text, "late"))
         connection.receive(serverFrame(.text, "unmasked, but ignored"))
         #expect(connection.drainEvents() == [Self.closeReceived(1000)])
-        #expect(connection.drainSent() == [.bytes(serverFrame(.close, closeBody(1000))), .shutdownOutput])
+        #expect(connection.drainSent() == [.bytes(serverFrame(.close, closeBody(1000))), .closeTransport])
         #expect(connection.state == .closeHandshakeDone)
     }
 
@@ -102,7 +102,7 @@ struct CloseHandshakeTests {
         }
         #expect(transcript.events == [Self.closeReceived(1001), Self.closed(1001, clean: true)])
         // No second close frame: the peer's was the reply.
-        #expect(transcript.sent == [.bytes(hex("88 05 03 E9") + utf8("bye")), .shutdownOutput])
+        #expect(transcript.sent == [.bytes(hex("88 05 03 E9") + utf8("bye")), .closeTransport])
         #expect(transcript.stateAfterInput == .closeHandshakeDone)
     }
 
@@ -132,7 +132,7 @@ struct CloseHandshakeTests {
             must { try connection.close() }
         }
         #expect(transcript.events == [.message(.text("later")), Self.closeReceived(nil)])
-        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(1000))), .shutdownOutput])
+        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(1000))), .closeTransport])
     }
 
     @Test
@@ -258,7 +258,7 @@ struct CloseHandshakeTests {
     func serverReceivesCloseWithValidCodeEchoesIt(_ code: UInt16) {
         let transcript = feed(clientFrame(.close, closeBody(code, "why")), to: .server)
         #expect(transcript.events == [Self.closeReceived(code, "why")])
-        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(code))), .shutdownOutput])
+        #expect(transcript.sent == [.bytes(serverFrame(.close, closeBody(code))), .closeTransport])
     }
 
     @Test(arguments: ["FF", "ED A0 80", "C0 80", "F4 90 80 80", "61 E2 82"])

@@ -178,11 +178,13 @@ func makeConnection(
 enum Sent: Hashable, CustomStringConvertible {
     case bytes([UInt8])
     case shutdownOutput
+    case closeTransport
 
     var description: String {
         switch self {
         case .bytes(let bytes): return "bytes(\(hexString(bytes.prefix(64)))\(bytes.count > 64 ? " …" : ""))"
         case .shutdownOutput: return "shutdownOutput"
+        case .closeTransport: return "closeTransport"
         }
     }
 }
@@ -227,6 +229,7 @@ extension WebSocketConnection {
             switch output {
             case .bytes(let buffer): sent.appendMerging(.bytes(buffer.bytes))
             case .shutdownOutput: sent.appendMerging(.shutdownOutput)
+            case .closeTransport: sent.appendMerging(.closeTransport)
             }
         }
         return sent
