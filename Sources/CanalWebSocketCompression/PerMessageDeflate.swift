@@ -30,8 +30,22 @@ public enum PerMessageDeflate {
             // it may also announce it on its own.
             response.serverNoContextTakeover = offer.serverNoContextTakeover || !configuration.contextTakeover
             // RFC 7692 §7.1.1.2: a server may ask the client not to keep its context even
-            // if the client did not offer it.
-            response.clientNoContextTakeover = offer.clientNoContextTakeover || !configuration.peerContextTakeover
+            // if the client did not offer it. The client's own hint is taken up: it costs
+            // the client nothing and spares us its window.
+            var clientKeepsNoContext = offer.clientNoContextTakeover || !configuration.peerContextTakeover
+            var peerWindowLimit = configuration.clampedPeerWindowBits
+            // A client that keeps its context makes us keep its window for the whole
+            // connection: bound it where asked to. RFC 7692 §7.1.2.2: a smaller window can
+            // be asked for only if the client offered client_max_window_bits; otherwise
+            // the only bound left is no context at all.
+            if !clientKeepsNoContext, let kept = configuration.clampedKeptPeerWindowBits, kept < 15 {
+                if offer.clientMaxWindowBitsPresent {
+                    peerWindowLimit = min(peerWindowLimit, kept)
+                } else {
+                    clientKeepsNoContext = true
+                }
+            }
+            response.clientNoContextTakeover = clientKeepsNoContext
             // RFC 7692 §7.1.2.1: honour the client's limit, and announce a smaller window.
             let window = min(configuration.clampedWindowBits, offer.serverMaxWindowBits ?? 15)
             if offer.serverMaxWindowBits != nil || window < 15 {
@@ -39,7 +53,7 @@ public enum PerMessageDeflate {
             }
             // RFC 7692 §7.1.2.2: client_max_window_bits may be answered only if offered.
             if offer.clientMaxWindowBitsPresent {
-                let peerWindow = min(configuration.clampedPeerWindowBits, offer.clientMaxWindowBits ?? 15)
+                let peerWindow = min(peerWindowLimit, offer.clientMaxWindowBits ?? 15)
                 if peerWindow < 15 || offer.clientMaxWindowBits != nil {
                     response.clientMaxWindowBitsPresent = true
                     response.clientMaxWindowBits = peerWindow

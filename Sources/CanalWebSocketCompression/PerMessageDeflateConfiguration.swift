@@ -5,13 +5,29 @@
 /// about 7 KiB. Canal allocates neither before a connection compresses or receives its first
 /// compressed message, and a side without context takeover keeps nothing between
 /// messages: its zlib streams come from a small per-process pool and go back to it after
-/// each message. So with the presets:
+/// each message. A peer that keeps its context makes the receiving side keep the peer's
+/// window: for windows of 4 KiB (12 bits) or less Canal keeps only the window's bytes and
+/// returns the zlib stream to the pool, priming a pooled stream with them when the next
+/// message arrives; for larger windows it keeps the whole stream.
 ///
-/// | preset | our window, memory level, zlib level | context kept (ours / peer's) | held per idle connection |
-/// | --- | --- | --- | --- |
-/// | `.lowMemory` | 12, 4, 1 | no / no (asks the peer) | nothing |
-/// | `.balanced` (default) | 15, 8, 6 | no / yes | the peer's window once it sent a compressed message: up to 32 KiB + 7 KiB |
-/// | `.maximumCompression` | 15, 9, 9 | yes / yes | about 300 KiB once both sides compressed |
+/// The last column is a server's memory per connection after each of 2,000 connections
+/// exchanged one 4 KB text message with Node's `ws` client, which offers
+/// `client_max_window_bits` as browsers do (`bench/deflate/run-deflate.sh`, one event-loop
+/// thread, Linux x86-64, zlib 1.2.13). It includes the connection itself: 8.7 KB with
+/// compression off; Node's `ws` server with compression on holds 255 KB.
+///
+/// | preset | our window, memory level, zlib level | context kept (ours / peer's) | held per idle connection | measured |
+/// | --- | --- | --- | --- | --- |
+/// | `.lowMemory` | 12, 4, 1 | no / no (asks the peer) | nothing | 7.1 KB |
+/// | `.balanced` (default) | 15, 8, 6 | no / yes, in at most 12 bits (asked for), else no | the peer's last 4 KiB once it sent a compressed message | 11.2 KB |
+/// | `.maximumCompression` | 15, 9, 9 | yes / yes | about 300 KiB once both sides compressed | 200 KB |
+///
+/// `.balanced` lets a client keep its context because that is where small messages gain:
+/// 1,000 chat-like JSON messages of about 115 bytes compress 6.8 times with the client's
+/// context in a 12-bit window, 7.1 times in a 15-bit one, and 1.3 times without it
+/// (`bench/deflate/ratio.py`). Keeping a 15-bit window took 38.8 KB per connection in the
+/// benchmark above, and a 12-bit one in a zlib stream 18.3 KB: hence the bound, and the
+/// window kept as bytes.
 ///
 /// A sending side without context takeover also lets a server compress a broadcast once
 /// for all its receivers (`WebSocketPreEncodedMessage`).
@@ -44,7 +60,8 @@ public struct PerMessageDeflateConfiguration: Sendable, Hashable {
 
     /// Let the peer keep its window between messages. When false, Canal asks it not to
     /// (`client_no_context_takeover` in a server's response, `server_no_context_takeover`
-    /// in a client's offer), so that nothing is kept to decompress. Default true.
+    /// in a client's offer), so that nothing is kept to decompress. A server lets a client
+    /// keep it only within `maxKeptPeerWindowBits`. Default true.
     public var peerContextTakeover: Bool
 
     /// The largest window the peer may compress with, 8 to 15 bits. Below 15 Canal asks for
@@ -53,6 +70,19 @@ public struct PerMessageDeflateConfiguration: Sendable, Hashable {
     /// Default 15.
     public var peerMaxWindowBits: Int
 
+    /// Servers only: the largest window of a client's that the server keeps between
+    /// messages, 8 to 15 bits, or nil for no bound. A client that keeps its context makes
+    /// the server keep its window (`2^bits` bytes) for the whole connection, 32 KiB at the
+    /// usual 15 bits. So when `peerContextTakeover` lets the client keep its context, a
+    /// server with a bound asks a client that offered `client_max_window_bits` (browsers,
+    /// Node's `ws` and python's `websockets` do) for at most this window (RFC 7692
+    /// §7.1.2.2), and asks one that did not, and so cannot be asked for a window, not to
+    /// keep its context at all (`client_no_context_takeover`, which §7.1.1.2 lets a server
+    /// add to any response). A client that keeps no context is not asked for a smaller
+    /// window: its window lives only while a message arrives, in a pooled stream.
+    /// A client's offer does not use it. Default 12.
+    public var maxKeptPeerWindowBits: Int?
+
     public init(
         threshold: Int = 128,
         compressionLevel: Int = 6,
@@ -60,7 +90,8 @@ public struct PerMessageDeflateConfiguration: Sendable, Hashable {
         maxWindowBits: Int = 15,
         contextTakeover: Bool = false,
         peerContextTakeover: Bool = true,
-        peerMaxWindowBits: Int = 15
+        peerMaxWindowBits: Int = 15,
+        maxKeptPeerWindowBits: Int? = 12
     ) {
         self.threshold = threshold
         self.compressionLevel = compressionLevel
@@ -69,10 +100,12 @@ public struct PerMessageDeflateConfiguration: Sendable, Hashable {
         self.contextTakeover = contextTakeover
         self.peerContextTakeover = peerContextTakeover
         self.peerMaxWindowBits = peerMaxWindowBits
+        self.maxKeptPeerWindowBits = maxKeptPeerWindowBits
     }
 
     /// The default: our side keeps nothing between messages (so broadcasts can be
-    /// compressed once), the peer may keep its context.
+    /// compressed once); the peer may keep its context, within a 12-bit window when it is a
+    /// client (`maxKeptPeerWindowBits`), as python's `websockets` asks by default.
     public static let balanced = PerMessageDeflateConfiguration()
 
     /// Nothing kept between messages on either side, smaller windows, fastest level:
@@ -96,17 +129,23 @@ public struct PerMessageDeflateConfiguration: Sendable, Hashable {
         maxWindowBits: 15,
         contextTakeover: true,
         peerContextTakeover: true,
-        peerMaxWindowBits: 15
+        peerMaxWindowBits: 15,
+        maxKeptPeerWindowBits: nil
     )
 
     /// For the Autobahn suite: `.balanced` with every message compressed. Its client offer
     /// carries `client_no_context_takeover`, which the suite's cases 13.2, 13.5 and 13.6
-    /// expect; the server answers every offer of cases 12.* and 13.*.
+    /// expect; the server answers every offer of cases 12.* and 13.*. The suite's offers
+    /// all carry `client_no_context_takeover`, which the server takes up, so its bound on a
+    /// client's kept window (`maxKeptPeerWindowBits`) never comes into play there: it is
+    /// covered by the unit tests and by the interop tests with python's `websockets` and
+    /// Chromium, whose offers have only `client_max_window_bits`.
     public static let conformance = PerMessageDeflateConfiguration(threshold: 0)
 
     // The settings clamped to what zlib and RFC 7692 allow.
     var clampedWindowBits: Int { min(max(maxWindowBits, 8), 15) }
     var clampedPeerWindowBits: Int { min(max(peerMaxWindowBits, 8), 15) }
+    var clampedKeptPeerWindowBits: Int? { maxKeptPeerWindowBits.map { min(max($0, 8), 15) } }
     var clampedMemoryLevel: Int32 { Int32(min(max(memoryLevel, 1), 9)) }
     var clampedCompressionLevel: Int32 { Int32(min(max(compressionLevel, 0), 9)) }
 }

@@ -7,6 +7,10 @@ import NIOCore
 /// No zlib stream exists until the first message is compressed or the first compressed
 /// message arrives. A side without context takeover borrows a pooled stream for one message
 /// and returns it; a side with context takeover keeps its own until the connection ends.
+/// A peer with context takeover and a window of at most `maxHistoryWindowBits` is received
+/// without keeping a stream: between messages only the last `2^windowBits` bytes received
+/// are kept, and a pooled stream is primed with them (as one stored deflate block, whose
+/// bytes become its window) when the next compressed message arrives.
 ///
 /// Decompression is bounded: a message inflates into a buffer that never holds more than
 /// the connection's remaining message budget plus one byte, and the message fails with
@@ -24,14 +28,25 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
 
     /// Kept between messages only with context takeover on our side.
     private var compressor: ZlibCompressor?
-    /// Held while a message arrives, and between messages only with the peer's context takeover.
+    /// Held while a message arrives, and between messages only with the peer's context
+    /// takeover and a window larger than `maxHistoryWindowBits`.
     private var decompressor: ZlibDecompressor?
+    /// With the peer's context takeover and a small window: the last bytes received, at most
+    /// the window, which is all the peer's next message may refer to.
+    private var history: ByteBuffer?
+    /// Whether the peer's window is kept as `history` rather than in a zlib stream.
+    let keepsHistoryOnly: Bool
     /// The peer ended its deflate stream (a block with BFINAL): start afresh with the next message.
     private var streamEnded = false
 
     /// RFC 7692 §7.2.1: the empty stored block that ends a sync flush, stripped from each
     /// message sent and put back before inflating one received.
     static let syncFlushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
+
+    /// The largest peer window kept as bytes rather than as a zlib stream (4 KiB). zlib's
+    /// decoder state is about 7 KiB besides its window, so for small windows keeping the
+    /// bytes alone costs a fraction of the stream, for one copy of the window per message.
+    static let maxHistoryWindowBits: Int32 = 12
 
     init(agreement: PerMessageDeflateAgreement) {
         self.agreement = agreement
@@ -46,6 +61,7 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
         )
         // A zlib peer that negotiated 8 compresses with 9 (see above): inflate with at least 9.
         decompressorWindowBits = Int32(max(agreement.receivingWindowBits, 9))
+        keepsHistoryOnly = agreement.receivingContextTakeover && decompressorWindowBits <= Self.maxHistoryWindowBits
     }
 
     /// The window zlib compresses with.
@@ -53,6 +69,10 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
 
     /// Whether zlib state is held right now (for tests and memory accounting).
     public var holdsZlibState: Bool { compressor != nil || decompressor != nil }
+
+    /// The bytes of the peer's window held between messages without a zlib stream (for
+    /// tests and memory accounting).
+    public var heldHistoryBytes: Int { history?.capacity ?? 0 }
 
     /// The bytes the last `decode` inflated, even when it failed (for tests of the limit).
     private(set) var lastInflatedCount = 0
@@ -139,6 +159,10 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
             stream = fresh
             decompressor = fresh
             streamEnded = false
+            if let history, history.readableBytes > 0, !prime(fresh, with: history) {
+                decompressor = nil
+                return .failure(.extensionFailure("could not restore the compression window"))
+            }
         } else {
             return .failure(.extensionFailure("no memory for a decompressor"))
         }
@@ -160,15 +184,26 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
             lastInflatedCount = output.readableBytes
             // The connection fails; drop the stream rather than pool a broken one.
             decompressor = nil
+            history = nil
             return .failure(error == .tooBig ? WebSocketProtocolError.messageTooBig : .extensionFailure("\(error)"))
         }
         lastInflatedCount = output.readableBytes
+        if keepsHistoryOnly { remember(output) }
         if isFinal { finishReceivedMessage() }
         return .success(output)
     }
 
     private func finishReceivedMessage() {
         guard let stream = decompressor else { return }
+        if keepsHistoryOnly {
+            // The stream goes back to the pool; `history` holds its window. A peer that
+            // ended its stream left nothing to refer to.
+            if streamEnded { history = nil }
+            streamEnded = false
+            decompressor = nil
+            pool.putDecompressor(stream, windowBits: decompressorWindowBits)
+            return
+        }
         if agreement.receivingContextTakeover, !streamEnded { return }
         if agreement.receivingContextTakeover {
             // The peer ended its stream, so there is no window left to refer to.
@@ -232,6 +267,41 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
         }
     }
 
+    /// Appends what a message inflated to `history`, keeping the last `2^windowBits` bytes.
+    private func remember(_ output: ByteBuffer) {
+        let window = 1 << Int(decompressorWindowBits)
+        var kept = history ?? allocator.buffer(capacity: window)
+        history = nil  // `kept` is now the only reference: no copy on write below
+        let incoming = min(output.readableBytes, window)
+        let dropped = max(0, kept.readableBytes + incoming - window)
+        kept.moveReaderIndex(forwardBy: dropped)
+        kept.discardReadBytes()
+        kept.writeImmutableBuffer(output.getSlice(at: output.writerIndex - incoming, length: incoming)!)
+        history = kept
+    }
+
+    /// Makes `history` the window of a fresh stream: inflating one stored block (RFC 1951
+    /// §3.2.4: a header byte with BFINAL 0 and BTYPE 00, then LEN and its one's complement)
+    /// that holds the bytes copies them into zlib's window, which is what the peer's next
+    /// message refers to. Both the peer's messages and the block end on a byte boundary.
+    private func prime(_ stream: ZlibDecompressor, with history: ByteBuffer) -> Bool {
+        let length = history.readableBytes
+        var header = ByteBuffer(bytes: [
+            0x00, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8((~length >> 8) & 0xFF),
+        ])
+        var bytes = history
+        // One byte more than the block: zlib stops with room left, and compress-nio reads
+        // a full output buffer as an overflow.
+        var scratch = allocator.buffer(capacity: length + 1)
+        do {
+            try stream.inflate(from: &header, to: &scratch)
+            try stream.inflate(from: &bytes, to: &scratch)
+        } catch {
+            return false
+        }
+        return header.readableBytes == 0 && bytes.readableBytes == 0 && scratch.readableBytes == length
+    }
+
     /// A buffer with room for exactly `capacity` bytes, so that zlib, which fills whatever
     /// room it is given, cannot write past the limit. (Allocations round up to a power of
     /// two; a slice of the exact length, alone on its storage, does not.)
@@ -256,5 +326,6 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
             decompressor = nil
             pool.putDecompressor(stream, windowBits: decompressorWindowBits)
         }
+        history = nil
     }
 }

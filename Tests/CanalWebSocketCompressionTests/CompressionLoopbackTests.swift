@@ -35,12 +35,33 @@ struct CompressionLoopbackTests {
         let raw = try await RawSocket.connect(port: server.localAddress.port!)
         defer { raw.close() }
         let head = try await raw.handshake(extraHeader: Self.offer)
-        #expect(head.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"))
+        #expect(
+            head.contains(
+                "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=12\r\n"
+            )
+        )
         let text = String(repeating: "compressible text ", count: 100)
-        try await raw.write(frame(opText, rawDeflate(Array(text.utf8)), rsv1: true, masked: true))
+        try await raw.write(frame(opText, rawDeflate(Array(text.utf8), windowBits: 12), rsv1: true, masked: true))
         let reply = try await raw.nextFrame()
         #expect(reply.rsv1)
         #expect(rawInflate(reply.payload) == Array(text.utf8))
+    }
+
+    @Test
+    func serverEchoesABrowserLikeClientThatKeepsItsContextInItsWindow() async throws {
+        let server = try await Self.server(.balanced)
+        defer { server.shutdown() }
+        let raw = try await RawSocket.connect(port: server.localAddress.port!)
+        defer { raw.close() }
+        _ = try await raw.handshake(extraHeader: Self.offer)
+        // As a browser does after `client_max_window_bits=12`: one stream for every message.
+        let peer = PeerCompressorForTest(windowBits: 12)
+        for line in PerMessageDeflateCodecTests.logLines(20, seed: 21) {
+            try await raw.write(frame(opText, peer.compress(Array(line.utf8)), rsv1: true, masked: true))
+            let reply = try await raw.nextFrame()
+            #expect(reply.rsv1)
+            #expect(rawInflate(reply.payload) == Array(line.utf8))
+        }
     }
 
     @Test

@@ -316,10 +316,159 @@ struct PerMessageDeflateCodecTests {
 
     @Test
     func endpointKeepsReceivingContextOnlyWhenThePeerKeepsIt() {
-        var (server, codec) = deflateEndpoint(.server, offer: "permessage-deflate", configuration: .balanced)
+        var (server, codec) = deflateEndpoint(
+            .server,
+            offer: "permessage-deflate",
+            configuration: .maximumCompression
+        )
         _ = server.feed(frame(opText, rawDeflate(Self.hello), rsv1: true, masked: true))
         #expect(codec.agreement.receivingContextTakeover)
-        #expect(codec.holdsZlibState)
+        #expect(codec.agreement.receivingWindowBits == 15)
+        #expect(codec.holdsZlibState)  // a 15-bit window: the stream is kept
+        #expect(codec.heldHistoryBytes == 0)
+        server.receiveEOF()
+        #expect(!codec.holdsZlibState)
+    }
+
+    @Test
+    func endpointWithDefaultAndPlainOfferKeepsNothingOfThePeer() {
+        // The client cannot be asked for a smaller window, so it is asked to keep no context.
+        var (server, codec) = deflateEndpoint(.server, offer: "permessage-deflate", configuration: .balanced)
+        _ = server.feed(frame(opText, rawDeflate(Self.hello), rsv1: true, masked: true))
+        #expect(!codec.agreement.receivingContextTakeover)
+        #expect(!codec.holdsZlibState)
+        #expect(codec.heldHistoryBytes == 0)
+    }
+
+    // MARK: The peer's context kept as bytes (windows of 12 bits or less)
+
+    /// Messages of a log, each sharing most of its text with the ones before.
+    static func logLines(_ count: Int, seed: UInt64) -> [String] {
+        var generator = SplitMix64(state: seed)
+        let words = ["connected", "user", "room", "joined", "left", "message", "typing", "42", "lobby"]
+        let base = (0..<120).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
+        return (0..<count).map { "\($0): \(base) #\(generator.next() % 1000)" }
+    }
+
+    @Test(arguments: [false, true])
+    func serverReceivesMessagesReferringToEarlierOnesKeepingOnlyTheWindow(byteByByte: Bool) {
+        var (server, codec) = deflateEndpoint(.server)  // a browser's offer, `.balanced`
+        #expect(codec.agreement.receivingWindowBits == 12)
+        #expect(codec.keepsHistoryOnly)
+        let peer = PeerCompressorForTest(windowBits: 12)
+        let lines = Self.logLines(6, seed: 3)
+        for (index, line) in lines.enumerated() {
+            let compressed = peer.compress(Array(line.utf8))
+            if index > 0 {
+                // Most of each line is a reference into the previous one: the test is void
+                // unless the window is really needed.
+                #expect(compressed.count * 4 < line.utf8.count, "\(compressed.count) bytes for \(line.utf8.count)")
+            }
+            let events = server.feed(frame(opText, compressed, rsv1: true, masked: true), byteByByte: byteByByte)
+            #expect(events == [.message(.text(line))])
+            // Between messages: no zlib stream, only the peer's window.
+            #expect(!codec.holdsZlibState)
+            #expect(codec.heldHistoryBytes == 4096)
+        }
+        server.receiveEOF()
+        #expect(codec.heldHistoryBytes == 0)
+    }
+
+    @Test
+    func serverKeepsTheLastWindowOfBytesAcrossShortMessagesAndFragments() {
+        var (server, codec) = deflateEndpoint(.server, limits: WebSocketConfiguration(maxMessageSize: 1 << 20))
+        let peer = PeerCompressorForTest(windowBits: 12)
+        var generator = SplitMix64(state: 11)
+        func noise(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(0x61 + generator.next() % 26) } }
+        // Three messages shorter than the window, then one that repeats the end of the first
+        // and all of the other two: the window the server restores must hold all three, in
+        // order. (zlib's compressor reaches back at most its window less 262 bytes.)
+        let first = noise(3000)
+        let second = noise(700)
+        let third = noise(300)
+        let fourth = Array(first.suffix(2500)) + second + third
+        for message in [first, second, third] {
+            let events = server.feed(frame(opBinary, peer.compress(message), rsv1: true, masked: true))
+            #expect(events == [.message(.binary(message))])
+        }
+        let compressed = peer.compress(fourth)
+        #expect(compressed.count < 200)
+        // In fragments of 5 bytes: the window grows frame by frame.
+        var input: [UInt8] = []
+        var offset = 0
+        while offset < compressed.count {
+            let end = min(offset + 5, compressed.count)
+            input += frame(
+                offset == 0 ? opBinary : opContinuation,
+                Array(compressed[offset..<end]),
+                fin: end == compressed.count,
+                rsv1: offset == 0,
+                masked: true
+            )
+            offset = end
+        }
+        #expect(server.feed(input) == [.message(.binary(fourth))])
+        // A message larger than the window leaves just its last 4096 bytes.
+        let big = noise(50_000)
+        #expect(server.feed(frame(opBinary, peer.compress(big), rsv1: true, masked: true)) == [.message(.binary(big))])
+        #expect(codec.heldHistoryBytes == 4096)
+        let echo = Array(big.suffix(3500))
+        let tiny = peer.compress(echo)
+        #expect(tiny.count < 100)
+        #expect(server.feed(frame(opBinary, tiny, rsv1: true, masked: true)) == [.message(.binary(echo))])
+    }
+
+    @Test
+    func serverKeepingOnlyTheWindowStartsAfreshAfterThePeerEndedItsStream() {
+        var (server, codec) = deflateEndpoint(.server)
+        #expect(codec.keepsHistoryOnly)
+        let input =
+            frame(opText, hex("f3 48 cd c9 c9 07 00 00"), rsv1: true, masked: true)  // BFINAL
+            + frame(opText, hex("f2 48 cd c9 c9 07 00"), rsv1: true, masked: true)
+            + frame(opText, hex("f2 00 11 00 00"), rsv1: true, masked: true)  // refers to the second
+        #expect(server.feed(input) == [.message(.text("Hello")), .message(.text("Hello")), .message(.text("Hello"))])
+        #expect(!codec.holdsZlibState)
+    }
+
+    @Test
+    func serverKeepingOnlyTheWindowFailsAReferenceBeyondIt() {
+        // A peer that compresses with a larger window than agreed refers past what is kept:
+        // zlib rejects the distance (1002), as it would with the stream kept.
+        var (server, _) = deflateEndpoint(.server, offer: "permessage-deflate; client_max_window_bits=9")
+        let peer = PeerCompressorForTest(windowBits: 15)
+        var generator = SplitMix64(state: 5)
+        let first = (0..<4000).map { _ in UInt8(0x61 + generator.next() % 26) }
+        let events = server.feed(frame(opBinary, peer.compress(first), rsv1: true, masked: true))
+        #expect(events == [.message(.binary(first))])
+        _ = server.feed(frame(opBinary, peer.compress(Array(first.prefix(1000))), rsv1: true, masked: true))
+        #expect(closeCode(inServerOutput: server.drainBytes()) == 1002)
+    }
+}
+
+/// A peer's compressor with context takeover: one raw zlib stream for all its messages,
+/// each sync-flushed and sent without the flush's tail (RFC 7692 §7.2.1).
+final class PeerCompressorForTest {
+    private let compressor: ZlibCompressor
+
+    init(windowBits: Int32) {
+        compressor = try! ZlibCompressor(
+            algorithm: .deflate,
+            configuration: ZlibConfiguration(
+                windowSize: windowBits,
+                compressionLevel: 6,
+                memoryLevel: 8,
+                strategy: .default
+            )
+        )
+    }
+
+    func compress(_ bytes: [UInt8]) -> [UInt8] {
+        var input = ByteBuffer(bytes: bytes)
+        var output = ByteBuffer()
+        output.reserveCapacity(compressor.maxSize(from: input) + 64)
+        try! compressor.deflate(from: &input, to: &output, flush: .sync)
+        precondition(Array(output.bytes.suffix(4)) == [0x00, 0x00, 0xFF, 0xFF])
+        return Array(output.bytes.dropLast(4))
     }
 }
 

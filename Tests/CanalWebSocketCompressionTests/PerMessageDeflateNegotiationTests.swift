@@ -12,12 +12,60 @@ struct PerMessageDeflateNegotiationTests {
 
     /// (offer header, configuration, expected response element or nil for "declined").
     static let serverCases: [(String, PerMessageDeflateConfiguration, String?)] = [
-        // Plain offer: the default announces it keeps no context of its own.
-        ("permessage-deflate", .balanced, "permessage-deflate; server_no_context_takeover"),
+        // Plain offer: the default announces it keeps no context of its own, and, unable to
+        // ask for a smaller window, asks the client to keep none (RFC 7692 §7.1.1.2).
+        (
+            "permessage-deflate", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
         ("permessage-deflate", .maximumCompression, "permessage-deflate"),
-        // A browser's offer.
-        ("permessage-deflate; client_max_window_bits", .balanced, "permessage-deflate; server_no_context_takeover"),
+        // The offer of browsers, Node's ws and python's websockets: the default bounds the
+        // client's window, and so what it keeps, to 12 bits (RFC 7692 §7.1.2.2).
+        (
+            "permessage-deflate; client_max_window_bits", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"
+        ),
         ("permessage-deflate; client_max_window_bits", .maximumCompression, "permessage-deflate"),
+        // A client's own smaller window stands; a larger one is brought down.
+        (
+            "permessage-deflate; client_max_window_bits=10", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"
+        ),
+        (
+            "permessage-deflate; client_max_window_bits=15", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"
+        ),
+        // A client that keeps no context (its hint, taken up) is held to no smaller window:
+        // nothing of it is kept between messages. Autobahn's offers, and Canal's client's.
+        (
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
+        (
+            "permessage-deflate; client_no_context_takeover", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
+        // No bound, or a bound of 15: the client keeps its context with any window.
+        ("permessage-deflate", .unboundedPeer, "permessage-deflate; server_no_context_takeover"),
+        (
+            "permessage-deflate; client_max_window_bits", .unboundedPeer,
+            "permessage-deflate; server_no_context_takeover"
+        ),
+        ("permessage-deflate", .keptPeerWindow(15), "permessage-deflate; server_no_context_takeover"),
+        // The smaller of peerMaxWindowBits and the bound is asked for.
+        (
+            "permessage-deflate; client_max_window_bits", .keptPeerWindow(12, peerMaxWindowBits: 10),
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"
+        ),
+        (
+            "permessage-deflate; client_max_window_bits", .keptPeerWindow(9),
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=9"
+        ),
+        // The client's limit on our window is honoured alongside.
+        (
+            "permessage-deflate; server_max_window_bits=10", .balanced,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"
+        ),
         // client_max_window_bits with a value: the client's window is echoed.
         (
             "permessage-deflate; client_max_window_bits=10", .maximumCompression,
@@ -123,6 +171,42 @@ struct PerMessageDeflateNegotiationTests {
         #expect(agreement.sendingContextTakeover == false)
         #expect(agreement.receivingWindowBits == 11)
         #expect(agreement.receivingContextTakeover == true)
+    }
+
+    @Test
+    func serverAgreementWithDefaultBoundsKeepsTheBrowsersWindowAsBytesOnly() {
+        let agreement = PerMessageDeflate.negotiate(
+            offers: offers("permessage-deflate; client_max_window_bits"),
+            configuration: .balanced
+        )!
+        #expect(agreement.receivingWindowBits == 12)
+        #expect(agreement.receivingContextTakeover == true)
+        #expect(agreement.sendingContextTakeover == false)
+        #expect(agreement.makeExtension().keepsHistoryOnly)
+        // A 15-bit window is kept in a zlib stream, as before.
+        let unbounded = PerMessageDeflate.negotiate(
+            offers: offers("permessage-deflate; client_max_window_bits"),
+            configuration: .unboundedPeer
+        )!
+        #expect(unbounded.receivingWindowBits == 15)
+        #expect(!unbounded.makeExtension().keepsHistoryOnly)
+    }
+
+    @Test
+    func serverAgreementWithDefaultAndPlainOfferKeepsNothingOfThePeer() {
+        let agreement = PerMessageDeflate.negotiate(offers: offers("permessage-deflate"), configuration: .balanced)!
+        #expect(agreement.receivingContextTakeover == false)
+        #expect(agreement.receivingWindowBits == 15)
+        #expect(!agreement.makeExtension().keepsHistoryOnly)
+    }
+
+    @Test
+    func clientOfferIgnoresTheBoundOnThePeersKeptWindow() {
+        // maxKeptPeerWindowBits is for servers: a client's offer stays what browsers send.
+        #expect(
+            PerMessageDeflate.offer(configuration: .keptPeerWindow(9)).description
+                == PerMessageDeflate.offer(configuration: .unboundedPeer).description
+        )
     }
 
     @Test
@@ -238,5 +322,21 @@ struct PerMessageDeflateNegotiationTests {
         #expect(agreement.receivingWindowBits == 15)
         #expect(agreement.receivingContextTakeover == false)
         #expect(agreement.makeExtension().compressorWindowBits == 9)
+    }
+}
+
+extension PerMessageDeflateConfiguration {
+    /// `.balanced` without a bound on the client's kept window (the default before it had one).
+    static var unboundedPeer: Self {
+        var configuration = Self.balanced
+        configuration.maxKeptPeerWindowBits = nil
+        return configuration
+    }
+
+    static func keptPeerWindow(_ bits: Int, peerMaxWindowBits: Int = 15) -> Self {
+        var configuration = Self.balanced
+        configuration.maxKeptPeerWindowBits = bits
+        configuration.peerMaxWindowBits = peerMaxWindowBits
+        return configuration
     }
 }

@@ -99,12 +99,72 @@ def test_python_client_negotiates_and_echoes_through_compression(start_server, p
                 assert deflate.remote_max_window_bits == 12
             if preset == "balanced":
                 assert deflate.remote_no_context_takeover  # the server keeps no context
+                # The client keeps its context, within the 12-bit window the server asked
+                # for, so that the server holds at most 4 KiB of it between messages.
+                assert not deflate.local_no_context_takeover
+                assert deflate.local_max_window_bits == 12
             for message in [TEXT_4K, "short", "", "héllo wörld — 漢字 🎉" * 50, bytes(range(256)) * 40, TEXT_4K * 200]:
                 await ws.send(message)
                 echoed = await asyncio.wait_for(ws.recv(), 15)
                 assert echoed == message
 
     run_async(body(), 60)
+
+
+@pytest.mark.needs_binaries(CANAL)
+def test_python_client_keeping_its_context_in_a_small_window_is_echoed(start_server):
+    """`.balanced`: python's client keeps its context within 12 bits; the server keeps only
+    that window between messages and must restore it for each message that refers to it."""
+    server = start_server("--compression", "balanced")
+    lines = [f"{i}: " + "user joined the lobby and said hello to everyone in room 42 " * 12 + f"#{i * 7919 % 1000}"
+             for i in range(50)]
+
+    async def body() -> None:
+        async with py_connect(server.url) as ws:
+            deflate = deflate_of(ws)
+            assert deflate is not None and deflate.local_max_window_bits == 12
+            assert not deflate.local_no_context_takeover
+            for line in lines:
+                await ws.send(line)
+                assert await asyncio.wait_for(ws.recv(), 15) == line
+
+    run_async(body(), 60)
+
+
+# The balanced server's answer to each kind of offer (RFC 7692 §7.1): a client that offered
+# client_max_window_bits is held to 12 bits; one that did not is asked to keep no context;
+# one that keeps no context anyway is not held to a window.
+BALANCED_ANSWERS = [
+    ("permessage-deflate; client_max_window_bits",
+     "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"),
+    ("permessage-deflate; client_max_window_bits=10",
+     "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"),
+    ("permessage-deflate",
+     "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+    ("permessage-deflate; client_no_context_takeover; client_max_window_bits",
+     "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+    ("permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+     "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12"),
+    ("permessage-deflate; unknown_parameter", None),
+]
+
+
+@pytest.mark.needs_binaries(CANAL)
+@pytest.mark.parametrize("offer,answer", BALANCED_ANSWERS, ids=[a[0] for a in BALANCED_ANSWERS])
+def test_balanced_server_answers_each_offer(start_server, offer, answer):
+    server = start_server("--compression", "balanced")
+
+    async def body() -> None:
+        reader, writer = await open_tcp(server.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(upgrade_request(server.port, key, extra=f"Sec-WebSocket-Extensions: {offer}\r\n"))
+        await writer.drain()
+        response = await read_http_response(reader)
+        assert response.status == 101, response
+        assert response.header("Sec-WebSocket-Extensions") == answer
+        writer.close()
+
+    run_async(body(), 30)
 
 
 @pytest.mark.needs_binaries(CANAL)
@@ -147,8 +207,9 @@ def test_server_answers_raw_compressed_frame_with_compressed_frame(start_server)
         await writer.drain()
         response = await read_http_response(reader)
         assert response.status == 101, response
-        assert response.header("Sec-WebSocket-Extensions") == "permessage-deflate; server_no_context_takeover"
-        compressor = zlib.compressobj(wbits=-15)
+        assert response.header("Sec-WebSocket-Extensions") == (
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12")
+        compressor = zlib.compressobj(wbits=-12)
         payload = compressor.compress(TEXT_4K.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH)
         assert payload.endswith(b"\x00\x00\xff\xff")
         writer.write(build_frame(OP_TEXT, payload[:-4], rsv=4))
@@ -270,15 +331,20 @@ def test_autobahn_compression_client(spawn, testpeer_exe, tmp_path):
 
 BROWSER_PAGE = """<!doctype html><title>pending</title><script>
 const results = [];
+let differs = false;
 const ws = new WebSocket(%(url)r);
 const big = %(text)r;
-ws.onopen = () => { ws.send(big); ws.send("tiny"); ws.send(new Uint8Array(5000).fill(7)); };
+// The second `big` refers to the first through the browser's kept window.
+ws.onopen = () => { ws.send(big); ws.send("tiny"); ws.send(new Uint8Array(5000).fill(7)); ws.send(big); };
 ws.binaryType = "arraybuffer";
 ws.onmessage = (event) => {
   results.push(typeof event.data === "string" ? event.data.length : event.data.byteLength);
-  if (results.length === 3) {
+  if (typeof event.data === "string" && event.data.length === big.length && event.data !== big) {
+    differs = true;
+  }
+  if (results.length === 4) {
     document.title = "done " + JSON.stringify({extensions: ws.extensions, sizes: results,
-                                                 same: results[0] === big.length});
+                                                 same: results[0] === big.length, differs});
     ws.close(1000);
   }
 };
@@ -330,4 +396,9 @@ def test_chromium_negotiates_and_echoes_through_compression(start_server, tmp_pa
     assert title.startswith("done "), f"page title {title!r}\n{server.describe()}"
     result = json.loads(title[len("done "):])
     assert result["extensions"].startswith("permessage-deflate"), result
-    assert result["sizes"] == [len(TEXT_4K) * 4, 4, 5000] and result["same"], result
+    assert result["sizes"] == [len(TEXT_4K) * 4, 4, 5000, len(TEXT_4K) * 4] and result["same"], result
+    assert not result["differs"], result
+    if preset == "balanced":
+        # Chromium offers client_max_window_bits: it keeps its context within 12 bits.
+        assert "client_max_window_bits=12" in result["extensions"], result
+        assert "client_no_context_takeover" not in result["extensions"], result
