@@ -65,6 +65,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     /// Input that arrived while the pipeline was still being switched over.
     private var heldInput: [ByteBuffer]?
     private var eofHeld = false
+    /// Promises of writes asked for while input is held; the bytes wait in the core.
+    private var heldWritePromises: [EventLoopPromise<Void>] = []
     private var isInRead = false
     private var isDelivering = false
 
@@ -97,6 +99,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        failHeldWrites()
         keepaliveTask?.cancel()
         keepaliveTask = nil
         closeTimer?.cancel()
@@ -106,7 +109,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     /// Keeps input aside until `releaseInput()`, while handlers that must not see
-    /// WebSocket writes are still leaving the pipeline.
+    /// WebSocket writes are still leaving the pipeline. Output waits too: a keepalive ping
+    /// or an early send must not pass through an HTTP codec that is still there.
     func holdInput() {
         if heldInput == nil { heldInput = [] }
     }
@@ -117,6 +121,16 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         heldInput = nil
         guard let context else { return }
         isInRead = true
+        let waiting = heldWritePromises
+        heldWritePromises = []
+        if waiting.isEmpty {
+            writeOutputs(context: context, promise: nil)
+        } else {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            writeOutputs(context: context, promise: written)
+            for promise in waiting { written.futureResult.cascade(to: promise) }
+        }
+        updateTransport(context: context)
         for bytes in held {
             connection.receive(bytes)
             pump(context: context)
@@ -130,6 +144,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             connection.receiveEOF()
             pump(context: context)
         }
+    }
+
+    private func failHeldWrites() {
+        let waiting = heldWritePromises
+        heldWritePromises = []
+        for promise in waiting { promise.fail(ChannelError.ioOnClosedChannel) }
     }
 
     // MARK: Inbound
@@ -181,6 +201,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             heldInput = nil
             for bytes in held { connection.receive(bytes) }
         }
+        failHeldWrites()
         connection.receiveEOF()
         pump(context: context)
         context.fireChannelInactive()
@@ -261,6 +282,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     private func writeOutputs(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if heldInput != nil {
+            if let promise { heldWritePromises.append(promise) }
+            return
+        }
         var lastWrite: EventLoopFuture<Void>?
         while let output = connection.nextOutput() {
             switch output {

@@ -73,3 +73,77 @@ struct HeldInputTests {
         _ = try? channel.finish()
     }
 }
+
+/// Output asked for while the HTTP handlers are leaving the pipeline must wait for
+/// `releaseInput()`: NIOHTTP1's client decoder also sees writes and cannot take frames.
+@Suite
+struct HeldOutputTests {
+    private func makeHandler(keepalive: TimeAmount? = nil) -> WebSocketChannelHandler {
+        WebSocketChannelHandler(
+            connection: WebSocketConnection(role: .client, maskingKeys: { WebSocketMaskingKey(1, 2, 3, 4) }),
+            timeouts: WebSocketTimeouts(keepaliveInterval: keepalive),
+            callback: { _, _ in }
+        )
+    }
+
+    private func outbound(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+        return bytes
+    }
+
+    @Test
+    func aKeepalivePingDueDuringTheSwitchWaitsForRelease() throws {
+        let handler = makeHandler(keepalive: .milliseconds(10))
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(25))
+        #expect(try outbound(channel).isEmpty, "nothing may be written while input is held")
+
+        handler.releaseInput()
+
+        let written = try outbound(channel)
+        #expect(written.first == 0x89, "a ping frame, FIN set: \(written)")
+        _ = try? channel.finish()
+    }
+
+    @Test
+    func aSendDuringTheSwitchIsWrittenOnReleaseAndItsPromiseCompletes() throws {
+        let handler = makeHandler()
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        handler.send(.message(.text("early")), promise: promise)
+        var completed = false
+        promise.futureResult.whenSuccess { completed = true }
+        #expect(try outbound(channel).isEmpty)
+        #expect(!completed)
+
+        handler.releaseInput()
+
+        let written = try outbound(channel)
+        #expect(written.first == 0x81 && written.count == 2 + 4 + 5, "\(written)")
+        #expect(completed)
+        _ = try? channel.finish()
+    }
+
+    @Test
+    func aSendDuringTheSwitchFailsIfTheConnectionEndsFirst() throws {
+        let handler = makeHandler()
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        handler.send(.message(.text("lost")), promise: promise)
+        var failed = false
+        promise.futureResult.whenFailure { _ in failed = true }
+
+        channel.pipeline.fireChannelInactive()
+
+        #expect(failed)
+        #expect(try outbound(channel).isEmpty)
+        _ = try? channel.finish()
+    }
+}
