@@ -1,5 +1,5 @@
 #!/bin/bash
-# permessage-deflate benchmark: Canal (release `canal serve --compression PRESET`) beside Node's ws
+# permessage-deflate benchmark: Canal (release `canal serve --echo-only --compression PRESET`) beside Node's ws
 # with perMessageDeflate on. One server at a time, one event-loop thread each, load from a Node ws
 # client (deflate-load.js). Usage: run-deflate.sh CANAL_BIN [CONNS_MEMORY] [CONNS_RATE] [SECONDS]
 # Environment: MODES ("memory rate" by default; "memory" alone is quick and its figures are
@@ -32,7 +32,7 @@ run() { # name, command with {PORT}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 wanted node-ws && run node-ws "node $DIR/node-deflate-echo.js {PORT}"
 for preset in balanced low-memory maximum; do
-  wanted $preset && run canal-$preset "$CANAL serve --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --compression $preset --compression-threshold 0"
+  wanted $preset && run canal-$preset "$CANAL serve --echo-only --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --compression $preset --compression-threshold 0"
 done
-wanted off && run canal-off "$CANAL serve --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive"
+wanted off && run canal-off "$CANAL serve --echo-only --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive"
 exit 0
