@@ -157,11 +157,8 @@ public final class HTTPServer: Sendable {
     public func run() async throws {
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
-                await withDiscardingTaskGroup { group in
-                    for await session in sessions {
-                        group.addTask { await session.run() }
-                    }
-                }
+                // Ends with the shutdown, cancelling handlers that outlive their connection.
+                await WebSocketAsyncSession.runAll(sessions)
                 try await finished.futureResult.get()
             } onCancel: {
                 self.shutdown()

@@ -128,13 +128,8 @@ public final class WebSocketServer: Sendable {
     /// gracefully). Async connection handlers run as child tasks.
     public func run() async throws {
         try await withTaskCancellationHandler {
-            await withDiscardingTaskGroup { group in
-                guard case .async = handler else { return }
-                for await session in connections {
-                    group.addTask { await session.run() }
-                }
-                // Every connection is closed (or shutdownTimeout passed): stop handlers that linger.
-                group.cancelAll()
+            if case .async = handler {
+                await WebSocketAsyncSession.runAll(connections)
             }
             try await allClosed.futureResult.get()
         } onCancel: {

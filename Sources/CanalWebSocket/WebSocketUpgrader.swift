@@ -1,5 +1,6 @@
 import CanalWebSocketCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
@@ -212,10 +213,12 @@ public final class WebSocketUpgrader: Sendable {
 
 /// An upgraded connection whose `.async` handler has yet to run.
 ///
-/// `WebSocketUpgrader.upgrade` returns it; run it in a task of your server's task group.
-/// `run()` gives the handler the inbound events and the outbound writer and, when the
-/// handler returns (or throws), completes the closing handshake (1000, or 1011) and
-/// returns once the connection is closed.
+/// `WebSocketUpgrader.upgrade` returns it; run it once, in a task of your server's task
+/// group (`runAll(_:)` does that for a stream of sessions). `run()` gives the handler the
+/// inbound events and the outbound writer and, when the handler returns (or throws),
+/// completes the closing handshake (1000, or 1011) and returns once the connection is
+/// closed. A session that is never run keeps its connection open until the peer or a
+/// timeout ends it.
 public struct WebSocketAsyncSession: Sendable {
     let channel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>
     /// The upgrade request.
@@ -226,10 +229,21 @@ public struct WebSocketAsyncSession: Sendable {
     public let closed: EventLoopFuture<WebSocketCloseStatus>
     let body: @Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void
     let logger: Logger
+    /// Set by the first `run()`: the inbound sequence allows one iterator only.
+    let started = NIOLockedValueBox(false)
 
     /// Runs the handler, then closes the connection. Errors the handler throws end the
-    /// connection with 1011 and are logged at debug level, not rethrown.
+    /// connection with 1011 and are logged at debug level, not rethrown. Only the first
+    /// call (on this value or a copy) runs the handler; later ones return at once.
     public func run() async {
+        let first = started.withLockedValue { started in
+            defer { started = true }
+            return !started
+        }
+        guard first else {
+            logger.debug("! WebSocketAsyncSession.run() called again; ignored")
+            return
+        }
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await WebSocketServer.runScoped(
@@ -247,6 +261,25 @@ public struct WebSocketAsyncSession: Sendable {
             }
         } catch {
             logger.debug("! connection ended with \(error)")
+        }
+    }
+}
+
+extension WebSocketAsyncSession {
+    /// Runs every session of `sessions` in a child task until the sequence ends (a server
+    /// finishes it once every connection is closed or its shutdown timeout passed), then
+    /// cancels the handlers still running, so that the caller can return.
+    public static func runAll<Sessions: AsyncSequence & Sendable>(_ sessions: Sessions) async
+    where Sessions.Element == WebSocketAsyncSession {
+        await withDiscardingTaskGroup { group in
+            do {
+                for try await session in sessions {
+                    group.addTask { await session.run() }
+                }
+            } catch {
+                // A throwing sequence ended: stop as if it had finished.
+            }
+            group.cancelAll()
         }
     }
 }

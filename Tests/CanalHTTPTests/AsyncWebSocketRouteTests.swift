@@ -56,6 +56,31 @@ struct AsyncWebSocketRouteTests {
         }
     }
 
+    @Test func shutdownReturnsEvenWhenAHandlerWaitsOnSomethingElse() async throws {
+        // The handler never reads `inbound`: only cancellation ends it.
+        let started = NIOLockedValueBox(false)
+        var router = HTTPRouter()
+        router.webSocket("/stuck", handler: .async { _, _, _ in
+            started.withLockedValue { $0 = true }
+            try await Task.sleep(for: .seconds(3600))
+        })
+        var configuration = HTTPServerConfiguration()
+        configuration.shutdownTimeout = .milliseconds(300)
+        configuration.webSocket.shutdownTimeout = .milliseconds(300)
+        let server = try await HTTPServer.bind(host: "127.0.0.1", port: 0, router: router, configuration: configuration)
+        let running = Task { try await server.run() }
+        let connection = try await RawConnection.connect(port: server.port)
+        defer { connection.close() }
+        try await connection.send(
+            "GET /stuck HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await withTimeout(.seconds(5), "handler start") {
+            while !started.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        server.shutdown()
+        try await withTimeout(.seconds(10), "run() after shutdown") { try await running.value }
+    }
+
     @Test func asyncRouteSeesTheRequestAndTheChosenSubprotocol() async throws {
         var router = HTTPRouter()
         router.webSocket(
