@@ -9,7 +9,10 @@ import NIOCore
 ///
 /// All of RFC 6455's rules for received frames are checked here. Any violation fails
 /// the connection: a close frame with the matching code (1002, 1007, 1009) is queued,
-/// the transport is half-closed, and the remaining input is discarded.
+/// the transport is half-closed (`.shutdownOutput`), and the remaining input is discarded.
+/// When a closing handshake completes on a server, the output asks the driver to close the
+/// transport outright (`.closeTransport`, RFC 6455 §7.1.1); a client waits for the server
+/// to close it. Either way the driver reports the end with `receiveEOF()`.
 public struct WebSocketConnection {
     /// Where the closing handshake stands.
     public enum State: Sendable, Hashable {
