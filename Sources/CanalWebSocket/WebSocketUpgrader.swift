@@ -23,7 +23,10 @@ import NIOHTTP1
 /// 2. Once the request's `.end` has arrived, `upgrade(_:context:encoder:decoder:)` the
 ///    accepted request: it negotiates permessage-deflate, writes the 101, adds a
 ///    `WebSocketChannelHandler`, and removes your handler, the encoder and the decoder.
-///    Remove any other HTTP-only handlers of yours before calling it.
+///    Remove any other HTTP-only handlers of yours before calling it. (The variant that
+///    finds the codec by type, `upgrade(_:context:)`, also removes the
+///    `HTTPServerPipelineHandler`, `NIOHTTPResponseHeadersValidator` and
+///    `HTTPServerProtocolErrorHandler` that NIO's `configureHTTPServerPipeline()` adds.)
 /// 3. For `.async` handlers, run the returned `session` in a task, typically a child of
 ///    your server's task group: `group.addTask { await session.run() }`. `.eventLoop`
 ///    handlers are serving already.
@@ -206,6 +209,17 @@ public final class WebSocketUpgrader: Sendable {
             logger.error("! no HTTP encoder and decoder to replace with WebSocket: \(error)")
             context.close(promise: nil)
             throw error
+        }
+        // What `configureHTTPServerPipeline()` adds beside the codec: each expects HTTP
+        // parts and would fail on WebSocket bytes.
+        if let handler = try? pipeline.handler(type: HTTPServerPipelineHandler.self) {
+            pipeline.removeHandler(handler, promise: nil)
+        }
+        if let handler = try? pipeline.handler(type: NIOHTTPResponseHeadersValidator.self) {
+            pipeline.removeHandler(handler, promise: nil)
+        }
+        if let handler = try? pipeline.handler(type: HTTPServerProtocolErrorHandler.self) {
+            pipeline.removeHandler(handler, promise: nil)
         }
         return try upgrade(accepted, context: context, encoder: encoder, decoder: decoder)
     }

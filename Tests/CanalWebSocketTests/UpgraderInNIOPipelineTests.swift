@@ -1,0 +1,63 @@
+import CanalWebSocket
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// `WebSocketUpgrader` used from an application's own NIO server, built the usual way with
+/// `configureHTTPServerPipeline()`: the upgrade must leave no HTTP handler behind.
+@Suite(.timeLimit(.minutes(1)))
+struct UpgraderInNIOPipelineTests {
+    /// The application's HTTP handler: upgrades `/ws`, answers 404 otherwise.
+    private final class AppHandler: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let upgrader: WebSocketUpgrader
+        var accepted: WebSocketUpgrader.Accepted?
+
+        init(upgrader: WebSocketUpgrader) { self.upgrader = upgrader }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                if case .accepted(let accepted) = upgrader.evaluate(head, remoteAddress: context.remoteAddress) {
+                    self.accepted = accepted
+                    return
+                }
+                let headers = HTTPHeaders([("Content-Length", "0")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .body:
+                break
+            case .end:
+                if let accepted { _ = try? upgrader.upgrade(accepted, context: context) }
+            }
+        }
+    }
+
+    @Test
+    func echoThroughAConfigureHTTPServerPipelineServer() async throws {
+        let upgrader = WebSocketUpgrader(handler: eventLoopEcho)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AppHandler(upgrader: upgrader))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        defer { server.close(promise: nil) }
+        let port = server.localAddress!.port!
+        let replies = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/ws") { inbound, outbound, _ in
+            var replies: [WebSocketMessage] = []
+            var messages = inbound.messages.makeAsyncIterator()
+            for message: WebSocketMessage in [.text("one"), .binary([1, 2, 3])] {
+                try await outbound.send(message)
+                if let reply = try await messages.next() { replies.append(reply) }
+            }
+            return replies
+        }
+        #expect(replies == [.text("one"), .binary([1, 2, 3])])
+    }
+}
