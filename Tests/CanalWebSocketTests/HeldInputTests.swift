@@ -78,12 +78,17 @@ struct HeldInputTests {
 /// `releaseInput()`: NIOHTTP1's client decoder also sees writes and cannot take frames.
 @Suite
 struct HeldOutputTests {
-    private func makeHandler(keepalive: TimeAmount? = nil) -> WebSocketChannelHandler {
-        WebSocketChannelHandler(
+    /// A client handler holding its input, in an embedded channel.
+    private func heldHandler(keepalive: TimeAmount? = nil) throws -> (WebSocketChannelHandler, EmbeddedChannel) {
+        let handler = WebSocketChannelHandler(
             connection: WebSocketConnection(role: .client, maskingKeys: { WebSocketMaskingKey(1, 2, 3, 4) }),
             timeouts: WebSocketTimeouts(keepaliveInterval: keepalive),
             callback: { _, _ in }
         )
+        handler.holdInput()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        return (handler, channel)
     }
 
     private func outbound(_ channel: EmbeddedChannel) throws -> [UInt8] {
@@ -94,10 +99,7 @@ struct HeldOutputTests {
 
     @Test
     func aKeepalivePingDueDuringTheSwitchWaitsForRelease() throws {
-        let handler = makeHandler(keepalive: .milliseconds(10))
-        handler.holdInput()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(handler)
+        let (handler, channel) = try heldHandler(keepalive: .milliseconds(10))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(25))
         #expect(try outbound(channel).isEmpty, "nothing may be written while input is held")
 
@@ -110,10 +112,7 @@ struct HeldOutputTests {
 
     @Test
     func aSendDuringTheSwitchIsWrittenOnReleaseAndItsPromiseCompletes() throws {
-        let handler = makeHandler()
-        handler.holdInput()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(handler)
+        let (handler, channel) = try heldHandler()
         let promise = channel.eventLoop.makePromise(of: Void.self)
         handler.send(.message(.text("early")), promise: promise)
         var completed = false
@@ -131,10 +130,7 @@ struct HeldOutputTests {
 
     @Test
     func aSendDuringTheSwitchFailsIfTheConnectionEndsFirst() throws {
-        let handler = makeHandler()
-        handler.holdInput()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(handler)
+        let (handler, channel) = try heldHandler()
         let promise = channel.eventLoop.makePromise(of: Void.self)
         handler.send(.message(.text("lost")), promise: promise)
         var failed = false
