@@ -229,16 +229,13 @@ def test_report_parser_flags_failures(tmp_path):
         check_index(tmp_path, expected_count=5)
 
 
-@pytest.mark.autobahn
-@pytest.mark.needs_binaries(CANAL)
-def test_autobahn_server(start_server, spawn, tmp_path):
-    """kosoku fuzzingclient -> `canal serve --conformance`."""
-    includes, excludes = case_selection()
+def run_server_suite(start_server, spawn, tmp_path: Path, kind: str, includes, excludes, *server_args: str) -> None:
+    """kosoku fuzzingclient against `canal serve --echo-only <server_args>`, reporting to
+    `report_dir(tmp_path, kind)`; every selected case must end with an accepted verdict."""
     expected = expected_case_count(spawn, tmp_path, includes, excludes)
     assert expected > 0, f"case selection {includes or 'all'} minus {excludes} is empty"
-
-    server = start_server("--conformance")
-    outdir = report_dir(tmp_path, "servers")
+    server = start_server(*server_args)
+    outdir = report_dir(tmp_path, kind)
     parallelism = os.environ.get("CANAL_AUTOBAHN_PARALLELISM", "1")
     fuzz = spawn([*kosoku_command(), "-m", "fuzzingclient", f"127.0.0.1:{server.port}",
                   *selection_args(includes, excludes), "-p", parallelism, "-o", str(outdir)])
@@ -248,12 +245,9 @@ def test_autobahn_server(start_server, spawn, tmp_path):
     check_index(outdir, expected)
 
 
-@pytest.mark.autobahn
-@pytest.mark.needs_binaries(TESTPEER)
-def test_autobahn_client(spawn, testpeer_exe, tmp_path):
-    """`canal-testpeer autobahn` -> kosoku fuzzingserver."""
-    includes, excludes = case_selection()
-    outdir = report_dir(tmp_path, "clients")
+def run_client_suite(spawn, testpeer_exe, outdir: Path, includes, excludes) -> None:
+    """`canal-testpeer autobahn` against kosoku fuzzingserver; every selected case must end
+    with an accepted verdict."""
     fz, port = start_fuzzingserver(spawn, outdir, includes, excludes)
     expected = run_async(get_case_count(port), 60)
     assert expected > 0, f"case selection {includes or 'all'} minus {excludes} is empty"
@@ -284,3 +278,19 @@ def test_autobahn_client(spawn, testpeer_exe, tmp_path):
     if not (outdir / "index.json").is_file():
         pytest.fail(f"kosoku wrote no report: no case was run\n{logs}", pytrace=False)
     check_index(outdir, expected, agent=AGENT)
+
+
+@pytest.mark.autobahn
+@pytest.mark.needs_binaries(CANAL)
+def test_autobahn_server(start_server, spawn, tmp_path):
+    """kosoku fuzzingclient -> `canal serve --conformance`."""
+    includes, excludes = case_selection()
+    run_server_suite(start_server, spawn, tmp_path, "servers", includes, excludes, "--conformance")
+
+
+@pytest.mark.autobahn
+@pytest.mark.needs_binaries(TESTPEER)
+def test_autobahn_client(spawn, testpeer_exe, tmp_path):
+    """`canal-testpeer autobahn` -> kosoku fuzzingserver."""
+    includes, excludes = case_selection()
+    run_client_suite(spawn, testpeer_exe, report_dir(tmp_path, "clients"), includes, excludes)

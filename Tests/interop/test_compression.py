@@ -42,20 +42,9 @@ from canal_interop import (
     upgrade_request,
 )
 from test_autobahn import (
-    AGENT,
-    AUTOBAHN_TIMEOUT,
-    check_index,
-    describe_failures,
-    expected_case_count,
-    failing_cases,
-    accepted_verdicts,
-    get_case_count,
-    kosoku_command,
-    load_index,
     report_dir,
-    selection_args,
-    start_fuzzingserver,
-    trigger_update_reports,
+    run_client_suite,
+    run_server_suite,
 )
 from test_client_interop import check_message, finish, py_server
 
@@ -283,46 +272,15 @@ def test_canal_client_receiving_a_bomb_closes_1009(testpeer_exe):
 @pytest.mark.needs_binaries(CANAL)
 def test_autobahn_compression_server(start_server, spawn, tmp_path):
     """kosoku fuzzingclient -> `canal serve --conformance --compression balanced --compression-threshold 0`."""
-    includes = compression_cases()
-    expected = expected_case_count(spawn, tmp_path, includes, [])
-    assert expected > 0
-    server = start_server("--conformance", "--compression", "balanced", "--compression-threshold", "0")
-    outdir = report_dir(tmp_path, "servers-deflate")
-    parallelism = os.environ.get("CANAL_AUTOBAHN_PARALLELISM", "1")
-    fuzz = spawn([*kosoku_command(), "-m", "fuzzingclient", f"127.0.0.1:{server.port}",
-                  *selection_args(includes, []), "-p", parallelism, "-o", str(outdir)])
-    rc = fuzz.wait(AUTOBAHN_TIMEOUT)
-    assert rc in (0, 1), f"kosoku fuzzingclient crashed (exit {rc})\n{fuzz.describe()}"
-    assert server.returncode is None, f"`canal serve` died during the run\n{server.describe()}"
-    check_index(outdir, expected)
+    run_server_suite(start_server, spawn, tmp_path, "servers-deflate", compression_cases(), [],
+                     "--conformance", "--compression", "balanced", "--compression-threshold", "0")
 
 
 @pytest.mark.autobahn
 @pytest.mark.needs_binaries(TESTPEER)
 def test_autobahn_compression_client(spawn, testpeer_exe, tmp_path):
     """`canal-testpeer autobahn` (compression offered, threshold 0) -> kosoku fuzzingserver."""
-    includes = compression_cases()
-    outdir = report_dir(tmp_path, "clients-deflate")
-    fz, port = start_fuzzingserver(spawn, outdir, includes, [])
-    expected = run_async(get_case_count(port), 60)
-    assert expected > 0
-    peer = spawn([testpeer_exe, "autobahn", "--url", f"ws://127.0.0.1:{port}", "--agent", AGENT])
-    try:
-        peer_rc = peer.proc.wait(timeout=AUTOBAHN_TIMEOUT)
-    except Exception:  # subprocess.TimeoutExpired
-        peer.kill()
-        peer_rc = None
-    if peer_rc != 0:
-        run_async(trigger_update_reports(port, AGENT), 60)
-        fz.wait(120)
-        detail = f"--- kosoku fuzzingserver ---\n{fz.describe()}\n"
-        if (outdir / "index.json").is_file():
-            index = load_index(outdir)
-            detail = describe_failures(outdir, failing_cases(index, accepted_verdicts()),
-                                       sum(len(c) for c in index.values()))
-        pytest.fail(f"canal-testpeer autobahn exited {peer_rc}\n{peer.describe()}\n{detail}", pytrace=False)
-    assert fz.wait(120) in (0, 1), fz.describe()
-    check_index(outdir, expected, agent=AGENT)
+    run_client_suite(spawn, testpeer_exe, report_dir(tmp_path, "clients-deflate"), compression_cases(), [])
 
 
 # --------------------------------------------------------------------------
