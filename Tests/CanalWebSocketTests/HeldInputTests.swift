@@ -22,9 +22,8 @@ struct HeldInputTests {
         var events: [WebSocketEvent] = []
     }
 
-    @Test
-    func heldMessagesReachTheApplicationWhenTheChannelGoesInactive() throws {
-        let recorder = Recorder()
+    /// A server handler holding its input, in an embedded channel, recording its events.
+    private func heldServerHandler(recording recorder: Recorder) throws -> (WebSocketChannelHandler, EmbeddedChannel) {
         let handler = WebSocketChannelHandler(
             connection: WebSocketConnection(role: .server),
             timeouts: WebSocketTimeouts(keepaliveInterval: nil),
@@ -33,6 +32,13 @@ struct HeldInputTests {
         handler.holdInput()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(handler)
+        return (handler, channel)
+    }
+
+    @Test
+    func heldMessagesReachTheApplicationWhenTheChannelGoesInactive() throws {
+        let recorder = Recorder()
+        let (_, channel) = try heldServerHandler(recording: recorder)
         try channel.writeInbound(try clientFrames([.text("first"), .binary([1, 2, 3])]))
         #expect(recorder.events.isEmpty, "held input must wait for releaseInput()")
 
@@ -53,14 +59,7 @@ struct HeldInputTests {
     @Test
     func heldMessagesAreDeliveredInOrderOnRelease() throws {
         let recorder = Recorder()
-        let handler = WebSocketChannelHandler(
-            connection: WebSocketConnection(role: .server),
-            timeouts: WebSocketTimeouts(keepaliveInterval: nil),
-            callback: { event, _ in recorder.events.append(event) }
-        )
-        handler.holdInput()
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(handler)
+        let (handler, channel) = try heldServerHandler(recording: recorder)
         var frames = try clientFrames([.text("a"), .text("b")])
         let first = frames.readSlice(length: 3)!  // split inside the first frame
         try channel.writeInbound(first)
