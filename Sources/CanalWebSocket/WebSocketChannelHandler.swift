@@ -37,10 +37,11 @@ public struct WebSocketTimeouts: Sendable, Hashable {
 /// Drives a `WebSocketConnection` on a NIO channel after the opening handshake.
 ///
 /// Bytes in become core calls; the core's output becomes writes, flushed once per read
-/// burst. Events go either to a callback on the event loop (the fastest path, used by
+/// burst — on NIO's own event loops, once the loop has read every connection that was
+/// ready (see `LoopFlushBatch`). Events go either to a callback on the event loop (the fastest path, used by
 /// `WebSocketEventLoopHandler`) or down the pipeline as `WebSocketEvent`s, where
 /// `NIOAsyncChannel` turns them into an async sequence.
-public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, LoopFlushable {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = WebSocketEvent
     public typealias OutboundIn = WebSocketOutboundItem
@@ -52,6 +53,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private var connection: WebSocketConnection
     private let timeouts: WebSocketTimeouts
     private let logger: Logger
+    /// Whether the logger traces bytes, read once: asking the log handler costs a copy of it
+    /// per call, twice per message.
+    private let tracesBytes: Bool
     private var callback: EventCallback?
     private var context: ChannelHandlerContext?
     private var needsFlush = false
@@ -69,6 +73,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private var heldWritePromises: [EventLoopPromise<Void>] = []
     private var isInRead = false
     private var isDelivering = false
+    /// Where the flush at the end of a read burst waits for the other connections on the
+    /// loop; `nil` on loops other than NIO's own (embedded ones in tests): flush at once.
+    private var flushBatch: LoopFlushBatch?
+    private var flushBatched = false
 
     /// - Parameters:
     ///   - connection: the core, already past the handshake.
@@ -84,12 +92,14 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         self.connection = connection
         self.timeouts = timeouts
         self.logger = logger
+        self.tracesBytes = logger.logLevel <= .trace
         self.closedPromise = closed
         self.callback = callback
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flushBatch = LoopFlushBatch.current(for: context.eventLoop)
         if let interval = timeouts.keepaliveInterval {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -160,7 +170,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             heldInput!.append(bytes)
             return
         }
-        if logger.logLevel <= .trace {
+        if tracesBytes {
             logger.trace("< \(bytes.readableBytes) bytes")
         }
         isInRead = true
@@ -171,7 +181,14 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     public func channelReadComplete(context: ChannelHandlerContext) {
         guard heldInput == nil else { return context.fireChannelReadComplete() }
         isInRead = false
-        flushIfNeeded(context: context)
+        if needsFlush, let flushBatch {
+            if !flushBatched {
+                flushBatched = true
+                flushBatch.add(self)
+            }
+        } else {
+            flushIfNeeded(context: context)
+        }
         context.fireChannelReadComplete()
     }
 
@@ -291,7 +308,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             switch output {
             case .bytes(let bytes):
                 guard !outputClosed else { continue }
-                if logger.logLevel <= .trace { logger.trace("> \(bytes.readableBytes) bytes") }
+                if tracesBytes { logger.trace("> \(bytes.readableBytes) bytes") }
                 if promise != nil {
                     lastWrite = context.write(wrapOutboundOut(bytes))
                 } else {
@@ -348,6 +365,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
                 context.close(promise: nil)
             }
         }
+    }
+
+    func batchedFlush() {
+        flushBatched = false
+        guard let context else { return }
+        flushIfNeeded(context: context)
     }
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
