@@ -77,17 +77,40 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     /// loop; `nil` on loops other than NIO's own (embedded ones in tests): flush at once.
     private var flushBatch: LoopFlushBatch?
     private var flushBatched = false
+    /// Counts what an async handler's `WebSocketOutbound` sent until it is written; nil for
+    /// event-loop handlers, whose writes cost nothing extra.
+    private let outboundGate: WebSocketOutboundGate?
 
     /// - Parameters:
     ///   - connection: the core, already past the handshake.
     ///   - closed: completed with the close status once the connection is over.
     ///   - callback: if set, events go to it instead of down the pipeline.
-    public init(
+    public convenience init(
         connection: WebSocketConnection,
         timeouts: WebSocketTimeouts = WebSocketTimeouts(),
         logger: Logger = Logger(label: "canal.websocket"),
         closed: EventLoopPromise<WebSocketCloseStatus>? = nil,
         callback: EventCallback? = nil
+    ) {
+        self.init(
+            connection: connection,
+            timeouts: timeouts,
+            logger: logger,
+            closed: closed,
+            callback: callback,
+            outboundGate: nil
+        )
+    }
+
+    /// - Parameter outboundGate: shared with the `WebSocketOutbound` of an async handler;
+    ///   every item written through the pipeline gives its bytes back to it once written.
+    init(
+        connection: WebSocketConnection,
+        timeouts: WebSocketTimeouts,
+        logger: Logger,
+        closed: EventLoopPromise<WebSocketCloseStatus>?,
+        callback: EventCallback?,
+        outboundGate: WebSocketOutboundGate?
     ) {
         self.connection = connection
         self.timeouts = timeouts
@@ -95,6 +118,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         self.tracesBytes = logger.logLevel <= .trace
         self.closedPromise = closed
         self.callback = callback
+        self.outboundGate = outboundGate
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -110,6 +134,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         failHeldWrites()
+        outboundGate?.close()
         keepaliveTask?.cancel()
         keepaliveTask = nil
         closeTimer?.cancel()
@@ -219,6 +244,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             for bytes in held { connection.receive(bytes) }
         }
         failHeldWrites()
+        // Senders waiting for room would wait forever: nothing will be written any more.
+        outboundGate?.close()
         connection.receiveEOF()
         pump(context: context)
         context.fireChannelInactive()
@@ -232,8 +259,20 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let item = unwrapOutboundIn(data)
+        var promise = promise
+        if let outboundGate {
+            // An item from `WebSocketOutbound`, which reserved its bytes: release them once
+            // the write completes, whether it was written or failed.
+            let bytes = WebSocketOutboundGate.bytes(of: item)
+            if bytes > 0 {
+                let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenComplete { _ in outboundGate.release(bytes) }
+                promise = written
+            }
+        }
         do {
-            try apply(unwrapOutboundIn(data))
+            try apply(item)
         } catch {
             promise?.fail(error)
             return

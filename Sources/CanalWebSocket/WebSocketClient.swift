@@ -40,7 +40,7 @@ public enum WebSocketClient {
         return try await asyncChannel.executeThenClose { inbound, outbound in
             try await WebSocketServer.runScoped(
                 inbound: WebSocketInbound(stream: inbound),
-                outbound: WebSocketOutbound(writer: outbound),
+                outbound: WebSocketOutbound(writer: outbound, gate: upgrade.outboundGate),
                 context: WebSocketContext(
                     request: nil,
                     subprotocol: upgrade.negotiated.subprotocol,

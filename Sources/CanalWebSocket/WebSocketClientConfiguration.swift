@@ -8,6 +8,9 @@ public struct WebSocketClientConfiguration: Sendable {
     public var webSocket: WebSocketConfiguration
     /// Keepalive pings (off by default for clients) and the closing-handshake timeout.
     public var timeouts: WebSocketTimeouts
+    /// How much `connect`'s body may send ahead of a slow server before its sends
+    /// suspend. Default 1 MiB, resuming at 512 KiB.
+    public var outboundBuffer: WebSocketOutboundBufferLimits
     /// TCP connect plus the opening handshake must finish within this. Default 10 s.
     public var handshakeTimeout: TimeAmount
     /// Subprotocols to offer, most preferred first.
@@ -26,6 +29,7 @@ public struct WebSocketClientConfiguration: Sendable {
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
         timeouts: WebSocketTimeouts = WebSocketTimeouts(keepaliveInterval: nil),
+        outboundBuffer: WebSocketOutboundBufferLimits = WebSocketOutboundBufferLimits(),
         handshakeTimeout: TimeAmount = .seconds(10),
         protocols: [String] = [],
         headers: HTTPHeaders = HTTPHeaders(),
@@ -35,6 +39,7 @@ public struct WebSocketClientConfiguration: Sendable {
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
+        self.outboundBuffer = outboundBuffer
         self.handshakeTimeout = handshakeTimeout
         self.protocols = protocols
         self.headers = headers

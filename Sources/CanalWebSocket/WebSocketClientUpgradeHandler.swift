@@ -7,6 +7,8 @@ import NIOHTTP1
 struct ClientUpgradeResult: Sendable {
     var negotiated: WebSocketClientHandshake.Negotiated
     var asyncChannel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>?
+    /// Bounds what `connect`'s body sends ahead of the server; nil without an async channel.
+    var outboundGate: WebSocketOutboundGate?
     var closed: EventLoopFuture<WebSocketCloseStatus>
 }
 
@@ -199,12 +201,14 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
         timer?.cancel()
         let channel = context.channel
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
+        let outboundGate = makeAsyncChannel ? WebSocketOutboundGate(limits: configuration.outboundBuffer) : nil
         let handler = WebSocketChannelHandler(
             connection: WebSocketConnection(role: .client, configuration: configuration.webSocket, extensions: extensions),
             timeouts: configuration.timeouts,
             logger: logger,
             closed: closed,
-            callback: callback
+            callback: callback,
+            outboundGate: outboundGate
         )
         // The response decoder also watches writes, so no frame may be written while it is
         // in the pipeline. It cannot leave at once from inside its own read, so the new
@@ -226,7 +230,12 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
             _ = pipeline.removeHandler(context: context)
             _ = try pipeline.removeHandler(pipeline.handler(type: HTTPRequestEncoder.self))
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
-            let upgraded = ClientUpgradeResult(negotiated: negotiated, asyncChannel: asyncChannel, closed: closed.futureResult)
+            let upgraded = ClientUpgradeResult(
+                negotiated: negotiated,
+                asyncChannel: asyncChannel,
+                outboundGate: outboundGate,
+                closed: closed.futureResult
+            )
             let boundHandler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
             let boundEndOfInput = NIOLoopBound(endOfInput, eventLoop: channel.eventLoop)
             pipeline.removeHandler(decoder).whenComplete { outcome in

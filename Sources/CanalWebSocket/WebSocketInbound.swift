@@ -54,38 +54,69 @@ public struct WebSocketInbound: AsyncSequence, Sendable {
     }
 }
 
-/// Sends on one connection. Each call suspends while the peer is slow to read (the
-/// channel is not writable), which is how backpressure reaches the application.
+/// Sends on one connection. Each call suspends while the peer is slow to read, which is
+/// how backpressure reaches the application: while more than the connection's
+/// `WebSocketOutboundBufferLimits.highWaterMark` bytes of sent payload are not yet
+/// written to the socket, and while the channel is not writable.
+///
+/// Cancelling a task suspended here throws `CancellationError` from the call, and nothing
+/// is sent; once the connection has closed, calls throw.
 public struct WebSocketOutbound: Sendable {
     let writer: NIOAsyncChannelOutboundWriter<WebSocketOutboundItem>
+    /// Shared with the connection's `WebSocketChannelHandler`, which releases what it wrote.
+    let gate: WebSocketOutboundGate?
+
+    init(writer: NIOAsyncChannelOutboundWriter<WebSocketOutboundItem>, gate: WebSocketOutboundGate?) {
+        self.writer = writer
+        self.gate = gate
+    }
+
+    /// Payload bytes sent and not yet written to the socket; for tests.
+    var pendingBytes: Int { gate?.pendingBytes ?? 0 }
 
     public func send(_ message: WebSocketMessage) async throws {
-        try await writer.write(.message(message))
+        try await write(.message(message))
     }
 
     public func send(text: String) async throws {
-        try await writer.write(.message(.text(text)))
+        try await write(.message(.text(text)))
     }
 
     public func send(binary: ByteBuffer) async throws {
-        try await writer.write(.message(.binary(binary)))
+        try await write(.message(.binary(binary)))
     }
 
     /// Sends one fragment of a message the application streams itself.
     public func sendFragment(_ data: ByteBuffer, kind: WebSocketMessage.Kind, isFinal: Bool) async throws {
-        try await writer.write(.fragment(data, kind: kind, isFinal: isFinal))
+        try await write(.fragment(data, kind: kind, isFinal: isFinal))
     }
 
     public func ping(_ payload: ByteBuffer = ByteBuffer()) async throws {
-        try await writer.write(.ping(payload))
+        try await write(.ping(payload))
     }
 
     public func pong(_ payload: ByteBuffer = ByteBuffer()) async throws {
-        try await writer.write(.pong(payload))
+        try await write(.pong(payload))
     }
 
     /// Starts the closing handshake. The inbound sequence ends when it completes.
+    /// The bound on pending bytes does not hold it back.
     public func close(code: WebSocketCloseCode? = .normalClosure, reason: String = "") async throws {
         try await writer.write(.close(code: code, reason: reason))
+    }
+
+    /// Reserves the item's bytes, then hands it to NIO. The handler releases them once the
+    /// write completes; if NIO never takes the item, they are released here.
+    private func write(_ item: WebSocketOutboundItem) async throws {
+        guard let gate else { return try await writer.write(item) }
+        let bytes = WebSocketOutboundGate.bytes(of: item)
+        try await gate.reserve(bytes)
+        do {
+            try await writer.write(item)
+        } catch {
+            // NIO's writer drops an item it throws for (cancelled or finished).
+            gate.release(bytes)
+            throw error
+        }
     }
 }

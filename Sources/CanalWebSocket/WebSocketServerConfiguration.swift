@@ -10,6 +10,9 @@ public struct WebSocketServerConfiguration: Sendable {
     public var webSocket: WebSocketConfiguration
     /// Keepalive pings and the closing-handshake timeout.
     public var timeouts: WebSocketTimeouts
+    /// How much an `.async` handler may send ahead of a slow reader before its sends
+    /// suspend. Default 1 MiB, resuming at 512 KiB.
+    public var outboundBuffer: WebSocketOutboundBufferLimits
     /// A connection must deliver a complete request head within this time, or it is
     /// closed. This also bounds idle keep-alive HTTP connections. Default 10 s.
     public var requestHeadTimeout: TimeAmount
@@ -27,6 +30,7 @@ public struct WebSocketServerConfiguration: Sendable {
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
         timeouts: WebSocketTimeouts = WebSocketTimeouts(),
+        outboundBuffer: WebSocketOutboundBufferLimits = WebSocketOutboundBufferLimits(),
         requestHeadTimeout: TimeAmount = .seconds(10),
         shutdownTimeout: TimeAmount = .seconds(10),
         backlog: Int32 = 1024,
@@ -34,6 +38,7 @@ public struct WebSocketServerConfiguration: Sendable {
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
+        self.outboundBuffer = outboundBuffer
         self.requestHeadTimeout = requestHeadTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog

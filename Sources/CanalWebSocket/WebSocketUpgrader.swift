@@ -145,13 +145,18 @@ public final class WebSocketUpgrader: Sendable {
         let channel = context.channel
         let closed = channel.eventLoop.makePromise(of: WebSocketCloseStatus.self)
         var callback: WebSocketChannelHandler.EventCallback?
-        if case .eventLoop(let make) = handler { callback = make(request) }
+        var outboundGate: WebSocketOutboundGate?
+        switch handler {
+        case .eventLoop(let make): callback = make(request)
+        case .async: outboundGate = WebSocketOutboundGate(limits: configuration.outboundBuffer)
+        }
         let webSocketHandler = WebSocketChannelHandler(
             connection: WebSocketConnection(role: .server, configuration: configuration.webSocket, extensions: codecs),
             timeouts: configuration.timeouts,
             logger: logger,
             closed: closed,
-            callback: callback
+            callback: callback,
+            outboundGate: outboundGate
         )
         // Bytes that reach the new handler before the HTTP handlers are gone wait for them.
         webSocketHandler.holdInput()
@@ -181,6 +186,7 @@ public final class WebSocketUpgrader: Sendable {
                     request: request,
                     subprotocol: accepted.subprotocol,
                     closed: closed.futureResult,
+                    outboundGate: outboundGate,
                     body: body,
                     logger: logger
                 )
@@ -241,6 +247,8 @@ public struct WebSocketAsyncSession: Sendable {
     public let subprotocol: String?
     /// Completes with the close status once the connection is over.
     public let closed: EventLoopFuture<WebSocketCloseStatus>
+    /// Bounds what the handler sends ahead of the peer; shared with the channel handler.
+    let outboundGate: WebSocketOutboundGate?
     let body: @Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void
     let logger: Logger
     /// Set by the first `run()`: the inbound sequence allows one iterator only.
@@ -262,7 +270,7 @@ public struct WebSocketAsyncSession: Sendable {
             try await channel.executeThenClose { inbound, outbound in
                 try await WebSocketServer.runScoped(
                     inbound: WebSocketInbound(stream: inbound),
-                    outbound: WebSocketOutbound(writer: outbound),
+                    outbound: WebSocketOutbound(writer: outbound, gate: outboundGate),
                     context: WebSocketContext(
                         request: request,
                         subprotocol: subprotocol,

@@ -1,0 +1,36 @@
+/// How many bytes an async handler may have sent on one connection that are not yet
+/// written to the socket, before its sends suspend.
+///
+/// `WebSocketOutbound` counts the payload of every message, fragment, ping and pong from
+/// the moment it is sent until NIO has handed its frame to the socket. Once that count
+/// goes above `highWaterMark`, further sends suspend until it falls to `lowWaterMark`.
+/// So a peer that reads slowly, or not at all, costs the server at most about
+/// `highWaterMark` plus one message per connection, however fast the handler sends.
+///
+/// The defaults (1 MiB high, 512 KiB low) hold a few messages of the default maximum
+/// size (1 MiB), so a handler streaming to a healthy peer rarely waits here: NIO's own
+/// write-buffer marks (64 KiB by default) already pause it once the socket stops taking
+/// bytes, and this bound only catches what gets queued before that pause takes effect.
+/// Waking at half the mark rather than just under it keeps the socket busy while the
+/// woken senders refill the queue, and wakes them in batches rather than one per write.
+/// Lower both for servers with many slow clients and small messages; raise them for
+/// bulk transfers where memory is plentiful.
+///
+/// Event-loop handlers (`WebSocketServerHandler.eventLoop`) are not bounded by this: they
+/// see every write's completion and pace themselves.
+public struct WebSocketOutboundBufferLimits: Sendable, Hashable {
+    /// Sends suspend while more than this many payload bytes are waiting. Default 1 MiB.
+    public var highWaterMark: Int
+    /// Suspended sends resume once the waiting bytes fall to this. Default 512 KiB.
+    public var lowWaterMark: Int
+
+    /// - Precondition: `0 <= lowWaterMark <= highWaterMark`.
+    public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int = 512 << 10) {
+        precondition(
+            0 <= lowWaterMark && lowWaterMark <= highWaterMark,
+            "the low-water mark must be between 0 and the high-water mark"
+        )
+        self.highWaterMark = highWaterMark
+        self.lowWaterMark = lowWaterMark
+    }
+}
