@@ -31,12 +31,22 @@ STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-30}  # seconds for a server to accept TCP
 SETTLE=${SETTLE:-1}                     # seconds of pause after each server stops
 ROUNDS=${ROUNDS:-1}                     # repetitions; the table shows medians
 SCENARIOS=${SCENARIOS:-echo64_d1 echo64_d16 echo1m handshake idle}
+PIN=${PIN:-0}                           # 1 = server on CPU PIN_SERVER, wsload on PIN_LOAD
+PIN_SERVER=${PIN_SERVER:-0}
+PIN_LOAD=${PIN_LOAD:-1}
 DEFAULT_NODE_CMD='node bench/node-echo.js {PORT}'
 DEFAULT_OURS_CMD='.build/release/canal serve --echo-only --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --max-message-size 2097152'
 NODE_CMD=${NODE_CMD:-$DEFAULT_NODE_CMD}
 OURS_CMD=${OURS_CMD:-$DEFAULT_OURS_CMD}
 
 SERVERS=(node ours)
+PIN_SERVER_CMD=()
+PIN_LOAD_CMD=()
+if [[ $PIN == 1 ]]; then
+  command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+  PIN_SERVER_CMD=(taskset -c "$PIN_SERVER")
+  PIN_LOAD_CMD=(taskset -c "$PIN_LOAD")
+fi
 declare -A SERVER_CMD=([node]=$NODE_CMD [ours]=$OURS_CMD)
 declare -A SERVER_PORT=([node]=$PORT_BASE [ours]=$((PORT_BASE + 1)))
 
@@ -130,7 +140,7 @@ start_server() {
   port_accepts "$port" && die "port $port is already in use (set PORT_BASE)"
 
   # A new session, so the whole process tree can be killed as one group.
-  setsid bash -c "exec $cmd" >"$log" 2>&1 </dev/null &
+  setsid "${PIN_SERVER_CMD[@]}" bash -c "exec $cmd" >"$log" 2>&1 </dev/null &
   SERVER_PGID=$!
 
   local deadline=$((SECONDS + STARTUP_TIMEOUT))
@@ -203,7 +213,7 @@ run_one() {
   local limit=$((WARMUP + DURATION + 60)) rc=0
 
   start_server "$server" "$port" "$LOG_DIR/$p.server.log"
-  timeout -k 5 "$limit" "$WSLOAD" -p "$port" "${args[@]}" \
+  timeout -k 5 "$limit" "${PIN_LOAD_CMD[@]}" "$WSLOAD" -p "$port" "${args[@]}" \
     --server-pid "$SERVER_PID" --interval 0 >"$LOG_DIR/$p.txt" 2>&1 &
   LOAD_PID=$!
   wait "$LOAD_PID" || rc=$?
@@ -254,6 +264,9 @@ write_report() {
   echo "MB_per_s, handshakes_per_s) higher is better; for latency (p50/p99 us), server CPU-us"
   echo "per message/handshake and memory (server_kb_per_conn, RSS) LOWER is better."
   echo "warm-up ${WARMUP}s, measure ${DURATION}s, idle conns $IDLE_CONNS, rounds $ROUNDS (medians);"
+  if [[ $PIN == 1 ]]; then
+    echo "pinned: servers on CPU $PIN_SERVER, wsload on CPU $PIN_LOAD;"
+  fi
   echo "load average before: $LOAD_BEFORE, after: $(load_avg)"
   echo
   {
