@@ -133,6 +133,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        // Writes waiting for the loop's batched flush must not be left behind.
+        flushIfNeeded(context: context)
         failHeldWrites()
         outboundGate?.close()
         keepaliveTask?.cancel()
