@@ -69,15 +69,13 @@ public enum WebSocketClient {
         } catch {
             return eventLoop.makeFailedFuture(WebSocketClientError(.invalidURL, "invalid URL \"\(text)\": \(error)"))
         }
-        var tlsContext: NIOSSLContext?
-        if url.isSecure {
-            do {
-                tlsContext = try configuration.tls.makeContext()
-            } catch {
-                return eventLoop.makeFailedFuture(
-                    WebSocketClientError(.handshakeFailed, "could not set up TLS: \(error)")
-                )
-            }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = url.isSecure ? try configuration.tls.makeContext() : nil
+        } catch {
+            return eventLoop.makeFailedFuture(
+                WebSocketClientError(.handshakeFailed, "could not set up TLS: \(error)")
+            )
         }
         var headers = configuration.headers
         if let userInfo = url.userInfo, headers.first(name: "Authorization") == nil {
