@@ -25,7 +25,8 @@ final class LoopFlushBatch {
         guard let running = MultiThreadedEventLoopGroup.currentEventLoop, running === eventLoop else {
             return nil
         }
-        if let batch = perThread.currentValue { return batch }
+        // A thread can run one loop after another (`withCurrentThreadAsEventLoop`).
+        if let batch = perThread.currentValue, batch.eventLoop === running { return batch }
         let batch = LoopFlushBatch(eventLoop: running)
         perThread.currentValue = batch
         return batch
@@ -52,8 +53,8 @@ final class LoopFlushBatch {
 
     private func flushAll() {
         scheduled = false
-        // Flushing can add to the batch again (a write completes, a handler sends):
-        // those wait for the next round.
+        // Flushing can add to the batch again (a write completes, a handler sends): that
+        // schedules another task, which the loop still runs before it polls again.
         swap(&waiting, &running)
         for item in running { item.batchedFlush() }
         running.removeAll(keepingCapacity: true)

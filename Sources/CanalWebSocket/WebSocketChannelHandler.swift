@@ -123,7 +123,10 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        flushBatch = LoopFlushBatch.current(for: context.eventLoop)
+        // Without remote half-closure NIO closes the channel right after the read burst
+        // that saw the peer's FIN, before a batched flush would run: flush at once then.
+        let halfClosure = (try? context.channel.syncOptions?.getOption(.allowRemoteHalfClosure)) ?? false
+        flushBatch = halfClosure ? LoopFlushBatch.current(for: context.eventLoop) : nil
         if let interval = timeouts.keepaliveInterval {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -255,6 +258,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("! transport error: \(error)")
+        flushIfNeeded(context: context)
         context.close(promise: nil)
     }
 
@@ -285,6 +289,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     public func flush(context: ChannelHandlerContext) {
         needsFlush = false
         context.flush()
+    }
+
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        // Writes waiting for the loop's batched flush go out before the transport closes.
+        flushIfNeeded(context: context)
+        context.close(mode: mode, promise: promise)
     }
 
     private func apply(_ item: WebSocketOutboundItem) throws {
@@ -457,6 +467,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         logger.debug("! close timeout elapsed")
         connection.closeTimeoutElapsed()
         pump(context: context)
+        flushIfNeeded(context: context)
         context.close(promise: nil)
     }
 

@@ -2,6 +2,8 @@
 import NIOCore
 import NIOEmbedded
 import NIOPosix
+import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// Flushes that wait for the end of the event loop's round of I/O (`LoopFlushBatch`).
@@ -50,7 +52,7 @@ struct LoopFlushBatchTests {
     }
 
     @Test
-    func anItemAddedWhileFlushingIsFlushedInTheNextRound() throws {
+    func anItemAddedWhileFlushingIsFlushedAgain() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
@@ -63,7 +65,7 @@ struct LoopFlushBatchTests {
             batch.add(item)
             return NIOLoopBound(log, eventLoop: loop)
         }.wait()
-        // Two rounds of immediate tasks later, both flushes happened.
+        // The second flush is a task of its own, queued behind the first.
         try loop.submit {}.wait()
         let flushed = try loop.submit { log.value.names }.wait()
         #expect(flushed == ["again", "again"])
@@ -89,5 +91,30 @@ struct LoopFlushBatchTests {
 
         #expect(LoopFlushBatch.current(for: first) == nil, "not from outside the loop")
         #expect(LoopFlushBatch.current(for: EmbeddedEventLoop()) == nil, "embedded loops flush at once")
+    }
+
+    @Test
+    func aThreadThatRunsOneLoopAfterAnotherGetsABatchForEach() throws {
+        // Each run flushes through the batch of its own loop; a batch left over from the
+        // previous loop on this thread would schedule on a loop that is gone.
+        let flushedPerRun = NIOLockedValueBox<[[String]]>([])
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            for run in 0..<2 {
+                MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
+                    let log = FlushLog()
+                    LoopFlushBatch.current(for: loop)?.add(Flushable("run \(run)", log: log))
+                    let bound = NIOLoopBound(log, eventLoop: loop)
+                    loop.execute {
+                        flushedPerRun.withLockedValue { $0.append(bound.value.names) }
+                        loop.shutdownGracefully { _ in }
+                    }
+                }
+            }
+            finished.signal()
+        }
+        thread.start()
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        #expect(flushedPerRun.withLockedValue { $0 } == [["run 0"], ["run 1"]])
     }
 }

@@ -60,4 +60,39 @@ struct UpgraderInNIOPipelineTests {
         }
         #expect(replies == [.text("one"), .binary([1, 2, 3])])
     }
+
+    /// NIO closes a channel without remote half-closure (the `ServerBootstrap` default)
+    /// right after the read burst in which the peer's FIN arrived. Replies to frames read
+    /// in that same burst must be flushed before that, not left for a later flush.
+    @Test
+    func replyToAFrameThatArrivesWithThePeersFINIsWritten() async throws {
+        let upgrader = WebSocketUpgrader(handler: eventLoopEcho)
+        // The frame fills the read buffer exactly, so NIO reads again at once and finds the
+        // FIN in the same burst.
+        let frame = RawFrame.text(String(repeating: "x", count: 58))
+        #expect(frame.count == 64)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: frame.count))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AppHandler(upgrader: upgrader))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        defer { server.close(promise: nil) }
+        let port = server.localAddress!.port!
+
+        for _ in 0..<20 {
+            let client = try await RawClient.connect(port: port)
+            defer { client.close() }
+            let response = try await client.handshake(path: "/ws")
+            try await client.channel.writeAndFlush(ByteBuffer(bytes: frame)).get()
+            try await client.channel.close(mode: .output).get()
+            try await client.waitForClose()
+            let echoed = client.frames(after: response.length).frames
+            #expect(echoed.first == RawFrame(opcode: 0x1, payload: Array(repeating: UInt8(ascii: "x"), count: 58)))
+        }
+    }
 }
