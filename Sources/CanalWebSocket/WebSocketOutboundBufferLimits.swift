@@ -24,13 +24,16 @@ public struct WebSocketOutboundBufferLimits: Sendable, Hashable {
     /// Suspended sends resume once the waiting bytes fall to this. Default 512 KiB.
     public var lowWaterMark: Int
 
-    /// - Precondition: `0 <= lowWaterMark <= highWaterMark`.
-    public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int = 512 << 10) {
-        precondition(
-            0 <= lowWaterMark && lowWaterMark <= highWaterMark,
-            "the low-water mark must be between 0 and the high-water mark"
-        )
-        self.highWaterMark = highWaterMark
-        self.lowWaterMark = lowWaterMark
+    /// Values out of range are brought into it rather than trapping: a negative mark
+    /// counts as 0, and a low mark above the high one as the high one.
+    ///
+    /// - Parameters:
+    ///   - highWaterMark: default 1 MiB.
+    ///   - lowWaterMark: default half the high mark, at most 512 KiB, so that lowering
+    ///     only the high mark is enough.
+    public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int? = nil) {
+        let high = max(0, highWaterMark)
+        self.highWaterMark = high
+        self.lowWaterMark = min(max(0, lowWaterMark ?? min(512 << 10, high / 2)), high)
     }
 }

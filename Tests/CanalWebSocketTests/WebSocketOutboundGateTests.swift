@@ -11,6 +11,27 @@ struct WebSocketOutboundGateTests {
         WebSocketOutboundGate(limits: WebSocketOutboundBufferLimits(highWaterMark: high, lowWaterMark: low))
     }
 
+    @Test
+    func limitsOutOfRangeAreBroughtIntoRangeInsteadOfTrapping() {
+        let defaults = WebSocketOutboundBufferLimits()
+        #expect(defaults.highWaterMark == 1 << 20)
+        #expect(defaults.lowWaterMark == 512 << 10)
+
+        // Lowering only the high mark below the default low one.
+        let small = WebSocketOutboundBufferLimits(highWaterMark: 256 << 10)
+        #expect(small.highWaterMark == 256 << 10)
+        #expect(small.lowWaterMark == 128 << 10)
+
+        let zero = WebSocketOutboundBufferLimits(highWaterMark: 0)
+        #expect(zero.highWaterMark == 0 && zero.lowWaterMark == 0)
+
+        let negative = WebSocketOutboundBufferLimits(highWaterMark: -5, lowWaterMark: -1)
+        #expect(negative.highWaterMark == 0 && negative.lowWaterMark == 0)
+
+        let inverted = WebSocketOutboundBufferLimits(highWaterMark: 1000, lowWaterMark: 5000)
+        #expect(inverted.highWaterMark == 1000 && inverted.lowWaterMark == 1000)
+    }
+
     /// Starts a reservation in a task and waits until it is suspended in the gate.
     private func waitingReservation(
         _ bytes: Int,
