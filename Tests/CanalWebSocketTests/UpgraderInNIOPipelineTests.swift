@@ -35,10 +35,19 @@ struct UpgraderInNIOPipelineTests {
         }
     }
 
-    @Test
-    func echoThroughAConfigureHTTPServerPipelineServer() async throws {
+    /// An application's own NIO server: `configureHTTPServerPipeline()` and `AppHandler`,
+    /// with NIO's defaults (no remote half-closure); `readBufferSize` fixes the size of
+    /// each read.
+    private func startAppServer(readBufferSize: Int? = nil) async throws -> any Channel {
         let upgrader = WebSocketUpgrader(handler: eventLoopEcho)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let readBufferSize {
+            bootstrap = bootstrap.childChannelOption(
+                .recvAllocator,
+                value: FixedSizeRecvByteBufferAllocator(capacity: readBufferSize)
+            )
+        }
+        return try await bootstrap
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -47,6 +56,11 @@ struct UpgraderInNIOPipelineTests {
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
+    }
+
+    @Test
+    func echoThroughAConfigureHTTPServerPipelineServer() async throws {
+        let server = try await startAppServer()
         defer { server.close(promise: nil) }
         let port = server.localAddress!.port!
         let replies = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/ws") { inbound, outbound, _ in
@@ -66,21 +80,11 @@ struct UpgraderInNIOPipelineTests {
     /// in that same burst must be flushed before that, not left for a later flush.
     @Test
     func replyToAFrameThatArrivesWithThePeersFINIsWritten() async throws {
-        let upgrader = WebSocketUpgrader(handler: eventLoopEcho)
         // The frame fills the read buffer exactly, so NIO reads again at once and finds the
         // FIN in the same burst.
         let frame = RawFrame.text(String(repeating: "x", count: 58))
         #expect(frame.count == 64)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: frame.count))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AppHandler(upgrader: upgrader))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
+        let server = try await startAppServer(readBufferSize: frame.count)
         defer { server.close(promise: nil) }
         let port = server.localAddress!.port!
 
