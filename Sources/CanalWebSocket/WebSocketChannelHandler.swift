@@ -258,8 +258,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("! transport error: \(error)")
-        flushIfNeeded(context: context)
-        context.close(promise: nil)
+        flushAndClose(context: context)
     }
 
     // MARK: Outbound
@@ -292,9 +291,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        // Writes waiting for the loop's batched flush go out before the transport closes.
-        flushIfNeeded(context: context)
-        context.close(mode: mode, promise: promise)
+        flushAndClose(context: context, mode: mode, promise: promise)
     }
 
     private func apply(_ item: WebSocketOutboundItem) throws {
@@ -412,8 +409,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             closeTimer?.cancel()
             keepaliveTask?.cancel()
             if context.channel.isActive {
-                flushIfNeeded(context: context)
-                context.close(promise: nil)
+                flushAndClose(context: context)
             }
         }
     }
@@ -422,6 +418,17 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         flushBatched = false
         guard let context else { return }
         flushIfNeeded(context: context)
+    }
+
+    /// Every close goes through here: writes still waiting for the loop's batched flush
+    /// go out before the transport closes.
+    private func flushAndClose(
+        context: ChannelHandlerContext,
+        mode: CloseMode = .all,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
+        flushIfNeeded(context: context)
+        context.close(mode: mode, promise: promise)
     }
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
@@ -467,8 +474,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         logger.debug("! close timeout elapsed")
         connection.closeTimeoutElapsed()
         pump(context: context)
-        flushIfNeeded(context: context)
-        context.close(promise: nil)
+        flushAndClose(context: context)
     }
 
     private func keepaliveTick() {
