@@ -32,8 +32,15 @@ public struct WebSocketOutboundBufferLimits: Sendable, Hashable {
     ///   - lowWaterMark: default half the high mark, at most 512 KiB, so that lowering
     ///     only the high mark is enough.
     public init(highWaterMark: Int = 1 << 20, lowWaterMark: Int? = nil) {
+        self.highWaterMark = highWaterMark
+        self.lowWaterMark = lowWaterMark ?? min(512 << 10, max(0, highWaterMark) / 2)
+        (self.highWaterMark, self.lowWaterMark) = inRange
+    }
+
+    /// The marks brought into range, as the initializer does; the fields can be set out
+    /// of range after it.
+    var inRange: (high: Int, low: Int) {
         let high = max(0, highWaterMark)
-        self.highWaterMark = high
-        self.lowWaterMark = min(max(0, lowWaterMark ?? min(512 << 10, high / 2)), high)
+        return (high, min(max(0, lowWaterMark), high))
     }
 }

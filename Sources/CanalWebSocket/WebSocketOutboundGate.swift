@@ -30,6 +30,19 @@ final class WebSocketOutboundGate: Sendable {
         var nextID: UInt64 = 0
         /// Set by `close`: every later reservation fails with it.
         var closedError: (any Error)?
+
+        /// Counts `bytes` unless senders must wait: the closed error, nil to wait, or success.
+        mutating func admit(_ bytes: Int, highWaterMark: Int) -> Result<Void, any Error>? {
+            if let error = closedError { return .failure(error) }
+            guard !paused else { return nil }
+            count(bytes, highWaterMark: highWaterMark)
+            return .success(())
+        }
+
+        mutating func count(_ bytes: Int, highWaterMark: Int) {
+            pending += bytes
+            if pending > highWaterMark { paused = true }
+        }
     }
 
     let highWaterMark: Int
@@ -37,9 +50,7 @@ final class WebSocketOutboundGate: Sendable {
     private let state = NIOLockedValueBox(State())
 
     init(limits: WebSocketOutboundBufferLimits) {
-        highWaterMark = max(0, limits.highWaterMark)
-        // The fields are public and settable past the initializer's check.
-        lowWaterMark = min(max(0, limits.lowWaterMark), highWaterMark)
+        (highWaterMark, lowWaterMark) = limits.inRange
     }
 
     /// Bytes reserved and not yet released.
@@ -64,13 +75,7 @@ final class WebSocketOutboundGate: Sendable {
     /// - Throws: `CancellationError` if the task is cancelled while it waits (nothing is
     ///   counted then); the connection's error once it has closed.
     func reserve(_ bytes: Int) async throws {
-        let immediate: Result<Void, any Error>? = state.withLockedValue { state in
-            if let error = state.closedError { return .failure(error) }
-            guard !state.paused else { return nil }
-            state.pending += bytes
-            if state.pending > highWaterMark { state.paused = true }
-            return .success(())
-        }
+        let immediate = state.withLockedValue { $0.admit(bytes, highWaterMark: highWaterMark) }
         if let immediate { return try immediate.get() }
         try await suspend(bytes)
     }
@@ -84,17 +89,12 @@ final class WebSocketOutboundGate: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 // Everything may have changed since the first look: decide again, under the lock.
                 let immediate: Result<Void, any Error>? = state.withLockedValue { state in
-                    if let error = state.closedError { return .failure(error) }
                     // The cancellation handler ran already, or runs once this returns and
                     // finds nobody to resume: either way, resume here.
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    guard !state.paused else {
-                        state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
-                        return nil
-                    }
-                    state.pending += bytes
-                    if state.pending > highWaterMark { state.paused = true }
-                    return .success(())
+                    if state.closedError == nil, Task.isCancelled { return .failure(CancellationError()) }
+                    if let admitted = state.admit(bytes, highWaterMark: highWaterMark) { return admitted }
+                    state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
+                    return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
@@ -117,8 +117,7 @@ final class WebSocketOutboundGate: Sendable {
             state.paused = false
             var count = 0
             while count < state.waiters.count, !state.paused {
-                state.pending += state.waiters[count].bytes
-                if state.pending > highWaterMark { state.paused = true }
+                state.count(state.waiters[count].bytes, highWaterMark: highWaterMark)
                 count += 1
             }
             let woken = Array(state.waiters.prefix(count))
