@@ -218,15 +218,14 @@ public final class WebSocketUpgrader: Sendable {
         }
         // What `configureHTTPServerPipeline()` adds beside the codec: each expects HTTP
         // parts and would fail on WebSocket bytes.
-        if let handler = try? pipeline.handler(type: HTTPServerPipelineHandler.self) {
-            pipeline.removeHandler(handler, promise: nil)
+        func removeIfPresent<Handler: RemovableChannelHandler>(_ type: Handler.Type) {
+            if let handler = try? pipeline.handler(type: type) {
+                pipeline.removeHandler(handler, promise: nil)
+            }
         }
-        if let handler = try? pipeline.handler(type: NIOHTTPResponseHeadersValidator.self) {
-            pipeline.removeHandler(handler, promise: nil)
-        }
-        if let handler = try? pipeline.handler(type: HTTPServerProtocolErrorHandler.self) {
-            pipeline.removeHandler(handler, promise: nil)
-        }
+        removeIfPresent(HTTPServerPipelineHandler.self)
+        removeIfPresent(NIOHTTPResponseHeadersValidator.self)
+        removeIfPresent(HTTPServerProtocolErrorHandler.self)
         return try upgrade(accepted, context: context, encoder: encoder, decoder: decoder)
     }
 }
