@@ -55,7 +55,7 @@ extension WebSocketClientTLS {
 }
 
 private func loadPrivateKey(_ path: String, passphrase: String?) throws -> NIOSSLPrivateKeySource {
-    guard let passphrase else { return .file(path) }
+    guard let passphrase else { return .privateKey(try NIOSSLPrivateKey(file: path, format: .pem)) }
     let key = try NIOSSLPrivateKey(file: path, format: .pem) { provide in
         provide(Array(passphrase.utf8))
     }
