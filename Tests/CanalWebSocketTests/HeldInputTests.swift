@@ -1,4 +1,5 @@
 @testable import CanalWebSocket
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -114,16 +115,16 @@ struct HeldOutputTests {
         let (handler, channel) = try heldHandler()
         let promise = channel.eventLoop.makePromise(of: Void.self)
         handler.send(.message(.text("early")), promise: promise)
-        var completed = false
-        promise.futureResult.whenSuccess { completed = true }
+        let completed = NIOLockedValueBox(false)
+        promise.futureResult.whenSuccess { completed.withLockedValue { $0 = true } }
         #expect(try outbound(channel).isEmpty)
-        #expect(!completed)
+        #expect(!completed.withLockedValue { $0 })
 
         handler.releaseInput()
 
         let written = try outbound(channel)
         #expect(written.first == 0x81 && written.count == 2 + 4 + 5, "\(written)")
-        #expect(completed)
+        #expect(completed.withLockedValue { $0 })
         _ = try? channel.finish()
     }
 
@@ -132,12 +133,12 @@ struct HeldOutputTests {
         let (handler, channel) = try heldHandler()
         let promise = channel.eventLoop.makePromise(of: Void.self)
         handler.send(.message(.text("lost")), promise: promise)
-        var failed = false
-        promise.futureResult.whenFailure { _ in failed = true }
+        let failed = NIOLockedValueBox(false)
+        promise.futureResult.whenFailure { _ in failed.withLockedValue { $0 = true } }
 
         channel.pipeline.fireChannelInactive()
 
-        #expect(failed)
+        #expect(failed.withLockedValue { $0 })
         #expect(try outbound(channel).isEmpty)
         _ = try? channel.finish()
     }
