@@ -73,6 +73,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private var heldWritePromises: [EventLoopPromise<Void>] = []
     private var isInRead = false
     private var isDelivering = false
+    /// A callback sent during delivery; the delivering `pump` writes it with the rest.
+    private var hasDeferredSends = false
     /// Where the flush at the end of a read burst waits for the other connections on the
     /// loop; `nil` on loops other than NIO's own (embedded ones in tests): flush at once.
     private var flushBatch: LoopFlushBatch?
@@ -317,6 +319,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             promise?.fail(error)
             return
         }
+        if isDelivering, promise == nil {
+            // From a callback: the core gathers every reply to this read burst in one
+            // buffer, which the delivering pump writes once its events are delivered.
+            hasDeferredSends = true
+            return
+        }
         pump(context: context, promise: promise)
         if !isInRead {
             flushIfNeeded(context: context)
@@ -343,6 +351,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             context.fireChannelReadComplete()
         }
         writeOutputs(context: context, promise: nil)
+        if hasDeferredSends {
+            hasDeferredSends = false
+            // Outside a read burst nothing else flushes what the callbacks sent.
+            if !isInRead { flushIfNeeded(context: context) }
+        }
         updateTransport(context: context)
     }
 
