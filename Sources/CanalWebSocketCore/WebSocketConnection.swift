@@ -678,17 +678,16 @@ public struct WebSocketConnection {
     ) {
         let key: WebSocketMaskingKey? = role == .client ? maskingKeys() : nil
         let length = payload.readableBytes
-        var bytes = pendingBytes ?? allocator.buffer(capacity: 0)
+        // A large server payload is written from its own buffer, behind the header.
+        let separate = key == nil && length >= Self.separateBufferThreshold
+        var bytes = pendingBytes ?? allocator.buffer(capacity: separate ? 14 : max(256, length + 14))
         pendingBytes = nil
-        if key == nil, length >= Self.separateBufferThreshold {
+        if separate {
             WebSocketFrameHeader(fin: fin, reservedBits: reservedBits, opcode: opcode, payloadLength: length)
                 .write(to: &bytes)
             outputs.append(.bytes(bytes))
             outputs.append(.bytes(payload))
             return
-        }
-        if bytes.capacity == 0 {
-            bytes.reserveCapacity(max(256, length + 14))
         }
         WebSocketFrameHeader.writeFrame(
             to: &bytes,
