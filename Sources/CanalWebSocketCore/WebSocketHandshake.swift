@@ -46,14 +46,37 @@ public enum WebSocketHandshake {
     }
 
     static func trim<S: StringProtocol>(_ text: S) -> String {
-        var scalars = Substring(text).unicodeScalars[...]
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(String.UnicodeScalarView(scalars))
+        String(text[trimmedRange(text.utf8)])
     }
 
+    /// `text` without the spaces and tabs around it. Both are ASCII, so the bounds stay on
+    /// character boundaries.
+    private static func trimmedRange<View: Collection<UInt8>>(_ text: View) -> Range<View.Index> {
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let start = text.firstIndex(where: { !isBlank($0) }) else { return text.endIndex..<text.endIndex }
+        var end = start
+        var index = start
+        while index < text.endIndex {
+            let byte = text[index]
+            text.formIndex(after: &index)
+            if !isBlank(byte) { end = index }
+        }
+        return start..<end
+    }
+
+    /// True if a `name` header lists `token` (lowercase ASCII), compared ignoring ASCII case
+    /// as RFC 9110 §5.6.2 asks, without building the list.
     static func containsToken(_ headers: HTTPHeaders, _ name: String, _ token: String) -> Bool {
-        tokens(headers, name).contains { $0.lowercased() == token }
+        let wanted = Array(token.utf8)
+        return headers[name].contains { value in
+            value.utf8.split(separator: UInt8(ascii: ",")).contains { item in
+                let trimmed = item[trimmedRange(item)]
+                return trimmed.count == wanted.count
+                    && zip(trimmed, wanted).allSatisfy { byte, lower in
+                        byte == lower || (byte >= 0x41 && byte <= 0x5A && byte | 0x20 == lower)
+                    }
+            }
+        }
     }
 }
 

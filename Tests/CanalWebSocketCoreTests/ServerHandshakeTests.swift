@@ -79,7 +79,10 @@ struct ServerHandshakeTests {
         #expect(request.key == Self.sampleKey)
     }
 
-    @Test(arguments: ["websocket", "WebSocket", "WEBSOCKET", " websocket ", "h2c, websocket", "websocket,foo"])
+    @Test(arguments: [
+        "websocket", "WebSocket", "WEBSOCKET", " websocket ", "\twebsocket\t", "h2c, websocket", "websocket,foo",
+        "h2c,,  websocket",
+    ])
     func serverAcceptsUpgradeTokenInAnyCase(_ upgrade: String) {
         _ = Self.accepted(Self.request([("Upgrade", upgrade)]))
     }
@@ -96,7 +99,8 @@ struct ServerHandshakeTests {
         _ = Self.accepted(Self.request([("Connection", "keep-alive")], adding: [("Connection", "Upgrade")]))
     }
 
-    @Test(arguments: [nil, "", "h2c", "websockets", "web socket"] as [String?])
+    /// Tokens are ASCII (RFC 9110 §5.6.2): a Kelvin sign that lowercases to "k" is no "k".
+    @Test(arguments: [nil, "", "h2c", "websockets", "web socket", "websocke", "WEBSOC\u{212A}ET", "websocket;", ","] as [String?])
     func serverRejectsMissingOrWrongUpgradeWith400(_ upgrade: String?) {
         #expect(Self.rejection(Self.request([("Upgrade", upgrade)]))?.status == .badRequest)
     }
