@@ -67,14 +67,11 @@ public enum WebSocketHandshake {
     /// True if a `name` header lists `token` (lowercase ASCII), compared ignoring ASCII case
     /// as RFC 9110 §5.6.2 asks, without building the list.
     static func containsToken(_ headers: HTTPHeaders, _ name: String, _ token: String) -> Bool {
-        let wanted = Array(token.utf8)
-        return headers[name].contains { value in
+        headers[name].contains { value in
             value.utf8.split(separator: UInt8(ascii: ",")).contains { item in
-                let trimmed = item[trimmedRange(item)]
-                return trimmed.count == wanted.count
-                    && zip(trimmed, wanted).allSatisfy { byte, lower in
-                        byte == lower || (byte >= 0x41 && byte <= 0x5A && byte | 0x20 == lower)
-                    }
+                item[trimmedRange(item)].elementsEqual(token.utf8) { byte, lower in
+                    byte == lower || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) && byte | 0x20 == lower
+                }
             }
         }
     }
