@@ -6,7 +6,7 @@ let package = Package(
     name: "NIOFloor",
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(name: "Canal", path: "../../.."),
     ],
     targets: [
         .executableTarget(
@@ -14,7 +14,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CanalWebSocketCore", package: "Canal"),
             ],
             path: "Sources/NIOFloor"
         ),

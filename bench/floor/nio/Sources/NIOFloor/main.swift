@@ -10,7 +10,7 @@
 //
 //   swift build -c release --package-path bench/floor/nio
 //   bench/floor/nio/.build/release/nio-floor PORT [--batch]
-import Crypto
+import CanalWebSocketCore
 import Foundation
 import NIOCore
 import NIOPosix
@@ -78,11 +78,10 @@ final class FloorEcho: ChannelInboundHandler {
         let key = head.split(separator: "\r\n")
             .first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
             .dropFirst(18).trimmingCharacters(in: .whitespaces) ?? ""
-        let digest = Insecure.SHA1.hash(data: Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))
         var reply = context.channel.allocator.buffer(capacity: 160)
         reply.writeString(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: \(Data(digest).base64EncodedString())\r\n\r\n")
+                + "Sec-WebSocket-Accept: \(WebSocketHandshake.acceptValue(forKey: key))\r\n\r\n")
         context.write(wrapOutboundOut(reply), promise: nil)
         hasWritten = true
         isOpen = true
