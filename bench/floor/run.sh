@@ -45,11 +45,8 @@ done
 
 for probe in $PROBES; do
   echo "== $probe against node-ws" >&2
-  if [[ -n ${PROBE_CMD[$probe]} ]]; then
-    OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
-  else
-    bench/run.sh >"$OUT_DIR/$probe.txt"
-  fi
+  # An empty OURS_CMD (canal) leaves bench/run.sh on its own default.
+  OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
   cp bench/out/results.tsv "$OUT_DIR/$probe.tsv"
 done
 
