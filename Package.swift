@@ -9,6 +9,10 @@ let package = Package(
         .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
+        .library(name: "CanalEngineIOCore", targets: ["CanalEngineIOCore"]),
+        .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
+        .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
+        .library(name: "CanalSocketIO", targets: ["CanalSocketIO"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -22,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // RFC 6455 without I/O: bytes in, events and bytes out.
@@ -74,6 +79,49 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Engine.IO v4 without I/O: packets, polling payloads, the handshake, the session's
+        // state machine (heartbeat, upgrade, polling slots) with time injected.
+        .target(
+            name: "CanalEngineIOCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Engine.IO's server transports (long-polling and WebSocket) on CanalHTTP.
+        .target(
+            name: "CanalEngineIO",
+            dependencies: [
+                "CanalEngineIOCore",
+                "CanalHTTP",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Socket.IO v5 without I/O: JSON values, the packet codec with binary attachments.
+        .target(
+            name: "CanalSocketIOCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The Socket.IO server: namespaces, sockets, rooms, the adapter, acks, broadcasts.
+        .target(
+            name: "CanalSocketIO",
+            dependencies: [
+                "CanalSocketIOCore",
+                "CanalEngineIOCore",
+                "CanalEngineIO",
+                "CanalHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -122,6 +170,34 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/TestPeer"
+        ),
+        // The Socket.IO server the Python tests drive (Tests/socketio/CONTRACT.md).
+        .executableTarget(
+            name: "canal-sio-testserver",
+            dependencies: [
+                "CanalSocketIO",
+                "CanalHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SocketIOTestServer"
+        ),
+        .testTarget(
+            name: "CanalEngineIOCoreTests",
+            dependencies: ["CanalEngineIOCore"]
+        ),
+        .testTarget(
+            name: "CanalSocketIOCoreTests",
+            dependencies: ["CanalSocketIOCore"]
+        ),
+        .testTarget(
+            name: "CanalSocketIOTests",
+            dependencies: [
+                "CanalSocketIO",
+                "CanalEngineIO",
+                "CanalHTTP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CanalWebSocketCoreTests",

@@ -1,0 +1,1 @@
+// CanalEngineIO: see Package.swift for what this module holds.

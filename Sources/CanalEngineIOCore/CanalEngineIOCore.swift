@@ -1,0 +1,1 @@
+// CanalEngineIOCore: see Package.swift for what this module holds.

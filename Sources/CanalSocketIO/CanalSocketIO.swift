@@ -1,0 +1,1 @@
+// CanalSocketIO: see Package.swift for what this module holds.

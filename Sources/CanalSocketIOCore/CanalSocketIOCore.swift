@@ -1,0 +1,1 @@
+// CanalSocketIOCore: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// CanalEngineIOCoreTests: see Package.swift for what this module holds.

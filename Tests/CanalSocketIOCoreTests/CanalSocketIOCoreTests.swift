@@ -1,0 +1,1 @@
+// CanalSocketIOCoreTests: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// CanalSocketIOTests: see Package.swift for what this module holds.

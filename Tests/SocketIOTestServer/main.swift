@@ -1,0 +1,1 @@
+print("canal-sio-testserver: under construction")
