@@ -58,6 +58,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private let tracesBytes: Bool
     private var callback: EventCallback?
     private var context: ChannelHandlerContext?
+    var channel: Channel? { context?.channel }
     private var needsFlush = false
     private var outputClosed = false
     private var closeTimer: Scheduled<Void>?
@@ -121,6 +122,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         self.closedPromise = closed
         self.callback = callback
         self.outboundGate = outboundGate
+    }
+
+    /// Sets the event callback of a handler made without one, before it joins a pipeline.
+    func setCallback(_ callback: @escaping EventCallback) {
+        self.callback = callback
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -533,5 +539,11 @@ public struct WebSocketLoopSocket {
 
     public func close(code: WebSocketCloseCode? = .normalClosure, reason: String = "") {
         handler.send(.close(code: code, reason: reason))
+    }
+
+    /// The connection's channel, while it is open: its event loop, addresses and
+    /// writability (`channel.isWritable` turns false when the socket's send buffer is full).
+    public var channel: Channel? {
+        handler.channel
     }
 }

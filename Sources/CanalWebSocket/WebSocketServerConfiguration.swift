@@ -66,6 +66,12 @@ public enum WebSocketServerHandler: Sendable {
     /// echo, fan-out and relays. The closure runs once per connection, on its event loop,
     /// and returns the callback that receives its events.
     case eventLoop(@Sendable (WebSocketUpgradeRequest) -> WebSocketChannelHandler.EventCallback)
+    /// `.eventLoop` for servers that also send on their own initiative (heartbeats, pushes,
+    /// broadcasts): the closure gets the connection's socket as well, valid on the channel's
+    /// event loop until the `.closed` event. Engine.IO's WebSocket transport uses it.
+    case eventLoopWithSocket(
+        @Sendable (WebSocketUpgradeRequest, WebSocketLoopSocket) -> WebSocketChannelHandler.EventCallback
+    )
 }
 
 /// What an async handler knows about its connection.

@@ -148,6 +148,7 @@ public final class WebSocketUpgrader: Sendable {
         var outboundGate: WebSocketOutboundGate?
         switch handler {
         case .eventLoop(let make): callback = make(request)
+        case .eventLoopWithSocket: break
         case .async: outboundGate = WebSocketOutboundGate(limits: configuration.outboundBuffer)
         }
         let webSocketHandler = WebSocketChannelHandler(
@@ -158,6 +159,9 @@ public final class WebSocketUpgrader: Sendable {
             callback: callback,
             outboundGate: outboundGate
         )
+        if case .eventLoopWithSocket(let make) = handler {
+            webSocketHandler.setCallback(make(request, WebSocketLoopSocket(handler: webSocketHandler)))
+        }
         // Bytes that reach the new handler before the HTTP handlers are gone wait for them.
         webSocketHandler.holdInput()
         let pipeline = channel.pipeline.syncOperations

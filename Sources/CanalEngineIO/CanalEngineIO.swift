@@ -1,1 +1,0 @@
-// CanalEngineIO: see Package.swift for what this module holds.

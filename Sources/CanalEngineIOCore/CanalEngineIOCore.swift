@@ -1,1 +1,0 @@
-// CanalEngineIOCore: see Package.swift for what this module holds.
