@@ -1,1 +1,0 @@
-// CanalSocketIOCore: see Package.swift for what this module holds.
