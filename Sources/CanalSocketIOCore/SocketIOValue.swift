@@ -163,3 +163,8 @@ public struct SocketIOObject: Sendable, Hashable, Sequence {
         for (k, v) in pairs { h.combine(k); h.combine(v) }
     }
 }
+
+extension SocketIOObject: ExpressibleByDictionaryLiteral {
+    /// An object of these pairs, in order.
+    public init(dictionaryLiteral elements: (String, SocketIOValue)...) { self.init(elements) }
+}

@@ -1,1 +1,0 @@
-// CanalSocketIOCoreTests: see Package.swift for what this module holds.
