@@ -171,6 +171,12 @@ let package = Package(
             ],
             path: "Tests/TestPeer"
         ),
+        // JSON-lines front end of CanalSocketIOCore for the interop tests in Tests/sioparser.
+        .executableTarget(
+            name: "canal-sio-codec",
+            dependencies: ["CanalSocketIOCore"],
+            path: "Tests/SIOCodecTool"
+        ),
         // The Socket.IO server the Python tests drive (Tests/socketio/CONTRACT.md).
         .executableTarget(
             name: "canal-sio-testserver",
