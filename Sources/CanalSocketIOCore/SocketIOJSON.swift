@@ -316,7 +316,8 @@ struct JSONWriter {
     mutating func write(_ v: SocketIOValue, into buf: inout ByteBuffer) {
         switch v {
         case .null: buf.writeStaticString("null")
-        case .bool(let x): x ? buf.writeStaticString("true") : buf.writeStaticString("false")
+        case .bool(let x):
+            if x { buf.writeStaticString("true") } else { buf.writeStaticString("false") }
         case .number(let n): buf.writeString(n.literal)
         case .string(let s): Self.writeString(s, into: &buf)
         case .array(let a):

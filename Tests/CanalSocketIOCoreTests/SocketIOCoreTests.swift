@@ -138,7 +138,7 @@ private func rejects(_ text: String) -> Bool {
         #expect(try decodeWhole(#"4"boom""#) == SocketIOPacket(type: .connectError, data: "boom"))
         #expect(try decodeWhole(#"4{"message":"m"}"#) == SocketIOPacket(type: .connectError, data: ["message": "m"]))
         #expect(try decodeWhole(#"50-["a"]"#) == SocketIOPacket(type: .binaryEvent, data: ["a"]))
-        #expect(try decodeWhole(#"2/ns["a"]"#) == nil || true)
+        #expect(try decodeWhole("41") == SocketIOPacket(type: .connectError, id: 1))
     }
 
     @Test func binaryPacketWaitsForAllAttachments() throws {
@@ -168,7 +168,7 @@ private func rejects(_ text: String) -> Bool {
     @Test func everyRejectionThrows() {
         let bad = [
             "", "7", "9[]", "x", "2[]", "2{}", "2\"a\"", "2[null]", "2[{}]", "2[\"connect\"]", "2[\"disconnecting\"]",
-            "0[]", "0\"x\"", "1{}", "1[]", "4[]", "41", "3{}", "3\"a\"", "2[\"a\"]x", "21x", "5[\"a\"]", "5x-[\"a\"]",
+            "0[]", "0\"x\"", "1{}", "1[]", "4[]", "4true", "2/ns[\"a\"]", "3{}", "3\"a\"", "2[\"a\"]x", "21x", "5[\"a\"]", "5x-[\"a\"]",
             "5-", "511-[\"a\"]", "2/a,[\"a\",]", "299999999999999999999999[\"a\"]", "2[\"a\"", "2", "5-[\"a\"]",
         ]
         for t in bad { #expect(rejects(t), "\(t)") }
