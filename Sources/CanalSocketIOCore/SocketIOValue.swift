@@ -89,12 +89,14 @@ public struct SocketIONumber: Sendable, Hashable, CustomStringConvertible {
     /// An integer number.
     public init(_ value: Int) { self.literal = String(value) }
 
-    /// A floating-point number written as JavaScript writes it for common values (integral values without `.0`).
+    /// A floating-point number written as JavaScript's `JSON.stringify` writes it (integral values without `.0`,
+    /// exponents as `1e-7` / `1e+21`); integral values from 9.2e18 up to 1e21 are written in exponent form,
+    /// where JavaScript would write all digits.
     /// Non-finite values become the literal `null` (see the type's documentation).
     public init(_ value: Double) {
         if !value.isFinite {
             self.literal = "null"
-        } else if value == value.rounded(), abs(value) < 9.007_199_254_740_992e15 {
+        } else if value == value.rounded(), abs(value) < 9.2e18 {
             self.literal = String(Int64(value))
         } else {
             var d = value.description
