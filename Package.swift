@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
+        .executable(name: "chat-server", targets: ["ChatServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -108,10 +109,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Our browser Socket.IO client, served at /socket.io/socket.io.js.
+        .target(
+            name: "CanalSocketIOBrowserClient",
+            path: "Clients/js",
+            exclude: ["README.md"],
+            sources: ["BundledClient.swift"],
+            resources: [.copy("socket.io.js")]
+        ),
         // The Socket.IO server: namespaces, sockets, rooms, the adapter, acks, broadcasts.
         .target(
             name: "CanalSocketIO",
             dependencies: [
+                "CanalSocketIOBrowserClient",
                 "CanalSocketIOCore",
                 "CanalEngineIOCore",
                 "CanalEngineIO",
@@ -128,6 +138,8 @@ let package = Package(
             name: "CanalDemoSite",
             dependencies: [
                 "CanalHTTP",
+                "CanalSocketIO",
+                "CanalSocketIOCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -141,6 +153,10 @@ let package = Package(
                 "CanalWebSocketCompression",
                 "CanalHTTP",
                 "CanalDemoSite",
+                "CanalSocketIO",
+                "CanalSocketIOCore",
+                "CanalEngineIO",
+                "CanalEngineIOCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,6 +167,12 @@ let package = Package(
             name: "EchoServer",
             dependencies: ["CanalWebSocket", .product(name: "Logging", package: "swift-log")],
             path: "Examples/EchoServer"
+        ),
+        .executableTarget(
+            name: "ChatServer",
+            dependencies: ["CanalSocketIO", "CanalHTTP"],
+            path: "Examples/ChatServer",
+            exclude: ["public"]
         ),
         .executableTarget(
             name: "PeriodicClient",

@@ -62,7 +62,6 @@ public final class EngineServer: Sendable {
         let path = options.path
         router.get(path) { request in await self.handlePolling(request) }
         router.post(path) { request in await self.handlePolling(request) }
-        router.on(.OPTIONS, path) { _ in HTTPResponse(status: .noContent) }
         router.webSocket(
             path,
             shouldUpgrade: { request in self.decideUpgrade(request) },

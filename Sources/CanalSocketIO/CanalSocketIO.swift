@@ -1,1 +1,0 @@
-// CanalSocketIO: see Package.swift for what this module holds.

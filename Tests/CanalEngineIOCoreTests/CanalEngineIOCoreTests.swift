@@ -1,1 +1,0 @@
-// CanalEngineIOCoreTests: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// CanalSocketIOTests: see Package.swift for what this module holds.
