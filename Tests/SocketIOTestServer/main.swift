@@ -1,1 +1,0 @@
-print("canal-sio-testserver: under construction")
