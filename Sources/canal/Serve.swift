@@ -1,6 +1,8 @@
 import ArgumentParser
 import CanalDemoSite
+import CanalEngineIO
 import CanalHTTP
+import CanalSocketIO
 import CanalWebSocket
 import CanalWebSocketCompression
 import Dispatch
@@ -26,8 +28,13 @@ struct Serve: AsyncParsableCommand {
             the files of the public folder (--public, else the bundled demo pages), and a \
             WebSocket echo at /echo and /. Open the printed address in a browser.
 
+            The same port serves Socket.IO at /socket.io/ (the tutorial's examples 7 to 9, \
+            and our browser client at /socket.io/socket.io.js).
+
             With --echo-only the server is a bare WebSocket echo at every path, and plain \
-            HTTP requests get 404; the benchmarks and the Autobahn conformance runs use it.
+            HTTP requests get 404; the benchmarks and the Autobahn conformance runs use it. \
+            With --bench it serves only the Socket.IO benchmark contract of bench/socketio \
+            (echo and start-broadcast on the main namespace).
 
             Ctrl-C or SIGTERM closes every WebSocket with 1001, lets responses in flight \
             finish, and exits.
@@ -53,6 +60,9 @@ struct Serve: AsyncParsableCommand {
         if server.echoOnly, let flag = site.givenFlag {
             throw ValidationError("\(flag) serves the site; it does not go with --echo-only")
         }
+        if server.bench, server.echoOnly {
+            throw ValidationError("--bench and --echo-only are two different servers; pick one")
+        }
         if let threads = server.threads, threads < 1 {
             throw ValidationError("--threads must be at least 1")
         }
@@ -60,7 +70,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         MallocTuning.applyForServers()
-        let level = server.logLevel ?? (server.echoOnly ? .notice : .info)
+        let level = server.logLevel ?? (server.echoOnly || server.bench ? .notice : .info)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -73,6 +83,8 @@ struct Serve: AsyncParsableCommand {
         }
         if server.echoOnly {
             try await runEcho(group: group, tls: tls)
+        } else if server.bench {
+            try await runBench(group: group, tls: tls)
         } else {
             try await runSite(group: group, tls: tls)
         }
@@ -126,13 +138,40 @@ struct Serve: AsyncParsableCommand {
         try await echo.run()
     }
 
+    private func runBench(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
+        let logger = Logger(label: "canal.serve")
+        let io = SocketIOServer(eventLoopGroup: group, logger: logger)
+        SocketIOBench.install(on: io)
+        var router = HTTPRouter()
+        io.install(on: &router)
+        var configuration = HTTPServerConfiguration()
+        configuration.webSocket = webSocketConfiguration()
+        // Engine.IO's heartbeat watches the connection; WebSocket pings would double it.
+        configuration.webSocket.timeouts.keepaliveInterval = nil
+        let http = try await HTTPServer.bind(
+            host: server.host, port: server.port, router: router, configuration: configuration, tls: tls,
+            eventLoopGroup: group, logger: logger, accessLogger: nil)
+        let url = address(scheme: tls == nil ? "http" : "https", port: http.localAddress.port)
+        let signals = SignalWatcher {
+            io.close()
+            http.shutdown()
+        }
+        defer { signals.cancel() }
+        print("Canal Socket.IO benchmark server listening on \(url) (Socket.IO at /socket.io/)")
+        fflush(nil)
+        try await http.run()
+    }
+
     private func runSite(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
         let logger = Logger(label: "canal.serve")
-        let router = try DemoSite.makeRouter(
+        var router = try DemoSite.makeRouter(
             publicDirectory: site.publicDirectory,
             origins: site.originPolicy,
             logger: logger
         )
+        let io = SocketIOServer(eventLoopGroup: group, logger: Logger(label: "canal.socketio"))
+        DemoSite.installSocketIOExamples(on: io, logger: logger)
+        io.install(on: &router)
         var configuration = HTTPServerConfiguration()
         configuration.webSocket = webSocketConfiguration()
         configuration.requestHeadTimeout = .seconds(server.requestHeadTimeout)
@@ -160,7 +199,10 @@ struct Serve: AsyncParsableCommand {
         )
         // Watch the signals before saying we listen: a signal sent as soon as the line
         // appears must shut down gracefully, not kill the process.
-        let signals = SignalWatcher { Task { await services.triggerGracefulShutdown() } }
+        let signals = SignalWatcher {
+            io.close()
+            Task { await services.triggerGracefulShutdown() }
+        }
         defer { signals.cancel() }
         // The tests read this line to learn the port.
         print("Canal demo server listening on \(pages)")
@@ -185,6 +227,9 @@ struct ServerOptions: ParsableArguments {
 
     @Flag(help: "Only the WebSocket echo, at every path; other HTTP requests get 404.")
     var echoOnly = false
+
+    @Flag(help: "Only the Socket.IO benchmark contract (bench/socketio): echo and start-broadcast.")
+    var bench = false
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https:// and wss://.")
     var tlsCertificate: String?
