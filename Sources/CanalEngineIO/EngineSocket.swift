@@ -109,6 +109,20 @@ public final class EngineSocket: @unchecked Sendable {
         }
     }
 
+    /// Ends the session because the server shuts down, so that the client reconnects
+    /// (here once the server is back, or to another server of a cluster): a held GET is
+    /// answered 503 and a WebSocket closed with 1001 "going away", with no Engine.IO `close`.
+    func abandon() {
+        eventLoop.execute {
+            guard let action = self.state.abandon() else { return }
+            self.heldPoll?.fail(EngineServer.Unavailable())
+            self.heldPoll = nil
+            self.webSocket?.close(code: .goingAway)
+            self.webSocket = nil
+            self.perform([action])
+        }
+    }
+
     // MARK: Transports, called by the server
 
     /// Sends the `open` packet on the handshake's transport and starts the heartbeat.
@@ -355,8 +369,8 @@ struct LoopSocket: Sendable {
         }
     }
 
-    func close() {
-        onLoop { $0.close(code: .normalClosure, reason: "") }
+    func close(code: WebSocketCloseCode = .normalClosure) {
+        onLoop { $0.close(code: code, reason: "") }
     }
 
     /// Bytes written to the connection that the peer has not taken yet (0 from another loop).

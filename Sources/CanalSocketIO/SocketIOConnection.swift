@@ -169,6 +169,7 @@ final class SocketIOConnection: @unchecked Sendable {
         case .pingTimeout: mapped = .pingTimeout
         case .parseError: mapped = .parseError
         case .forcedClose: mapped = server.isShuttingDown ? .serverShuttingDown : .serverDisconnect
+        case .serverShutdown: mapped = .serverShuttingDown
         case .slowConsumer: mapped = .slowConsumer
         }
         closeSockets(mapped)

@@ -113,10 +113,12 @@ public final class SocketIOServer: Sendable {
         }
     }
 
-    /// Disconnects every client ("server shutting down"). Call it before the HTTP server's shutdown.
+    /// Disconnects every client with "server shutting down" and refuses new ones, so that
+    /// clients reconnect once the server is back (or to another node of a cluster). Call
+    /// it before the HTTP server's shutdown.
     public func close() {
         shuttingDown.withLockedValue { $0 = true }
-        engine.closeAll()
+        engine.shutdown()
     }
 
     // MARK: The main namespace
