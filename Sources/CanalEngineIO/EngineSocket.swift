@@ -180,6 +180,14 @@ public final class EngineSocket: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         switch event {
         case .message(let message):
+            // The official server gives its WebSocket `maxPayload: maxHttpBufferSize`.
+            guard message.data.readableBytes <= state.configuration.maxHttpBufferSize else {
+                logger.debug("! \(id): a \(message.data.readableBytes)-byte message is over maxHttpBufferSize")
+                webSocket?.close(code: .messageTooBig)
+                webSocket = nil
+                if let action = state.transportLost(reason: .transportError) { perform(action) }
+                return
+            }
             let packet: EnginePacket
             switch message.kind {
             case .binary: packet = .decode(webSocketBinary: message.data)

@@ -298,11 +298,11 @@ public struct EngineSessionState: Sendable {
     // MARK: Closing and time
 
     /// The session's own transport closed (the WebSocket dropped, the client went away).
-    public mutating func transportLost() -> EngineSessionAction? {
+    public mutating func transportLost(reason: EngineCloseReason = .transportClose) -> EngineSessionAction? {
         guard phase != .closed else { return nil }
         phase = .closed
         isPollHeld = false
-        return .closed(.transportClose)
+        return .closed(reason)
     }
 
     /// The server closes the session. A polling client gets the packets still waiting and

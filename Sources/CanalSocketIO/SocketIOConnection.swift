@@ -53,19 +53,30 @@ final class SocketIOConnection: @unchecked Sendable {
             return
         }
         guard let packet else { return }
+        let name = packet.namespace
+        let socket = sockets[name]
         switch packet.type {
         case .connect:
-            connect(packet)
+            if socket == nil, !connecting.contains(name) {
+                connect(packet)
+                return
+            }
         case .event, .binaryEvent, .ack, .binaryAck, .disconnect:
-            sockets[packet.namespace]?.received(packet)
+            if let socket {
+                socket.received(packet)
+                return
+            }
         case .connectError:
             break
         }
+        // As the official server: a packet for a namespace the client has not joined (or a
+        // second CONNECT, or a CONNECT_ERROR from a client) ends the connection.
+        logger.debug("! \(engine.id): \(packet.type) for \(name) in an invalid state; closing")
+        close(.forcedServerClose)
     }
 
     private func connect(_ packet: SocketIOPacket) {
         let name = packet.namespace
-        guard sockets[name] == nil, !connecting.contains(name) else { return }
         // The official server hands the application `{}` when the client sent no auth.
         var auth = packet.data ?? .object(SocketIOObject())
         var privateID: String?

@@ -219,6 +219,8 @@ def build(opts):
                                       "text": "ok"}, to=sid, namespace=nsp)
         elif event == "last-disconnects":
             return list(last_disconnects.get(nsp, []))
+        elif event == "server-stats":
+            return {"sessions": len(sio.eio.sockets)}
         return None
 
     app = web.Application()
