@@ -225,6 +225,7 @@ let package = Package(
                 "CanalEngineIO",
                 "CanalHTTP",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(

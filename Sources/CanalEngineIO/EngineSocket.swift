@@ -80,26 +80,32 @@ public final class EngineSocket: @unchecked Sendable {
     /// - Parameter volatile: drop the message instead of queueing it when the client is
     ///   not ready to take it now (a WebSocket with bytes still unsent, a polling client
     ///   with no request waiting).
-    public func send(_ message: EngineOutgoingMessage, volatile: Bool = false) {
+    /// - Returns: false when the message was dropped here (volatile, or the session is
+    ///   over or just ended as a slow consumer); true when it was sent or queued, or handed
+    ///   to the session's loop from another thread.
+    @discardableResult
+    public func send(_ message: EngineOutgoingMessage, volatile: Bool = false) -> Bool {
         guard eventLoop.inEventLoop else {
             eventLoop.execute { self.send(message, volatile: volatile) }
-            return
+            return true
         }
         if state.sendsOnWebSocket, let webSocket {
             // The hot path: straight to the WebSocket, no action in between.
             let buffered = webSocket.bufferedBytes
-            if volatile, buffered > 0 { return }
+            if volatile, buffered > 0 { return false }
             if buffered > state.configuration.maxBufferedBytes {
                 logger.info("! \(id) is not reading: \(buffered) bytes wait for it; disconnecting")
                 perform(state.close(now: .now()), closeReason: .slowConsumer)
-                return
+                return false
             }
             webSocket.send(message.webSocketMessage)
-            return
+            return true
         }
-        if volatile, !(state.transport == .polling && state.isPollHeld) { return }
+        guard state.isOpen else { return false }
+        if volatile, !(state.transport == .polling && state.isPollHeld) { return false }
         if let action = state.send(message.packet) { perform(action) }
         schedulePollFlush()
+        return state.isOpen
     }
 
     /// Closes the session from the server: a polling client gets what is still queued.

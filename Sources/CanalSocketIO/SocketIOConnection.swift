@@ -151,8 +151,15 @@ final class SocketIOConnection: @unchecked Sendable {
 
     func write(_ wire: SocketIOWirePacket, volatile: Bool) {
         guard !isClosed else { return }
+        for message in wire.messages {
+            guard engine.send(message, volatile: volatile) else {
+                // A volatile packet the client cannot take now, or a client let go as a slow
+                // consumer: the rest of the packet (its attachments) goes nowhere either.
+                metrics.droppedPackets.increment()
+                return
+            }
+        }
         metrics.packetsSent.increment()
-        for message in wire.messages { engine.send(message, volatile: volatile) }
     }
 
     // MARK: Ending

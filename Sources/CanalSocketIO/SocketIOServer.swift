@@ -32,7 +32,7 @@ public final class SocketIOServer: Sendable {
     public let engine: EngineServer
     let group: any EventLoopGroup
     let logger: Logger
-    let metrics = SocketIOMetrics()
+    let metrics: SocketIOMetrics
     private let namespaces = NIOLockedValueBox<[String: SocketIONamespace]>([:])
     private let groups = NIOLockedValueBox<[SocketIONamespaceGroup]>([])
     private let shuttingDown = NIOLockedValueBox(false)
@@ -43,6 +43,7 @@ public final class SocketIOServer: Sendable {
         logger: Logger = Logger(label: "canal.socketio")
     ) {
         self.options = options
+        self.metrics = SocketIOMetrics(factory: options.metricsFactory)
         self.group = eventLoopGroup
         self.logger = logger
         self.engine = EngineServer(options: options.engine, eventLoopGroup: eventLoopGroup, logger: logger)
