@@ -130,6 +130,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the

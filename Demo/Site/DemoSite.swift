@@ -108,6 +108,14 @@ public enum DemoSite {
               <li><a id="echo-page" href="/echo.html">WebSocket echo in the browser</a>:
                 the page greets the server, sends a numbered message per click, and shows
                 every echo.</li>
+              <li><a id="socketio-echo-page" href="/socketio-echo.html">Socket.IO echo</a>:
+                the same echo on Socket.IO, with the client the server hands out at
+                <code>/socket.io/socket.io.js</code>.</li>
+              <li><a id="socketio-events-page" href="/socketio-events.html">Messages and events</a>:
+                the echo plus a <code>tic</code> event a second, which the server prints and
+                does not answer.</li>
+              <li><a id="socketio-chat-page" href="/socketio-chat.html">Mini-chat</a>:
+                open it in several windows; what one sends, all of them see.</li>
             </ul>
             <p>From a terminal: <code>canal -c ws://HOST:PORT/echo</code> talks to the same echo.</p>
           </main>

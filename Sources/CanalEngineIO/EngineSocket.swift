@@ -387,9 +387,12 @@ struct LoopSocket: Sendable {
         onLoop { $0.close(code: code, reason: "") }
     }
 
-    /// Bytes written to the connection that the peer has not taken yet (0 from another loop).
+    /// Bytes written to the connection that the peer has not taken yet (0 from another
+    /// loop). A writable channel reports 0 without asking: it is below its high-water mark,
+    /// which is all the volatile rule and the slow-consumer bound need to know, and reading
+    /// the option costs a dynamic cast on every send.
     var bufferedBytes: Int {
-        guard socket.eventLoop.inEventLoop, let channel = socket.value.channel else { return 0 }
+        guard socket.eventLoop.inEventLoop, let channel = socket.value.channel, !channel.isWritable else { return 0 }
         return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 }

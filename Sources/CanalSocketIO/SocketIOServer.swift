@@ -142,7 +142,11 @@ public final class SocketIOServer: Sendable {
 
     /// `io.send(...)`: `message` to everybody.
     public func send(_ arguments: any SocketIOArgument...) {
-        try? mainNamespace.emit("message", arguments: arguments.map(\.socketIOValue))
+        mainNamespace.send(arguments: arguments.map(\.socketIOValue))
+    }
+
+    public func send(arguments: [SocketIOValue]) {
+        mainNamespace.send(arguments: arguments)
     }
 
     public func to(_ rooms: String...) -> SocketIOBroadcastOperator { mainNamespace.broadcastOperator.to(Set(rooms)) }

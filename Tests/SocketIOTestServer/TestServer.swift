@@ -32,6 +32,7 @@ struct TestServer: AsyncParsableCommand {
     @Option var upgradeTimeout = 10_000
     @Option var maxBufferedBytes = 4 * 1024 * 1024
     @Option var maxPendingPackets = 10_000
+    @Flag var noServeClient = false
     @Flag var verbose = false
 
     func run() async throws {
@@ -48,6 +49,7 @@ struct TestServer: AsyncParsableCommand {
         engine.transports = transports.split(separator: ",").compactMap { EngineTransport(rawValue: String($0)) }
         var options = SocketIOServerOptions(engine: EngineServerOptions(engine: engine))
         options.connectTimeout = .milliseconds(Int64(connectTimeout))
+        options.serveClient = !noServeClient
         if recovery {
             options.connectionStateRecovery = .init(maxDisconnectionDuration: .milliseconds(Int64(recoveryDuration)))
         }
