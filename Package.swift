@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
+        .library(name: "CanalSSECore", targets: ["CanalSSECore"]),
         .library(name: "CanalEngineIOCore", targets: ["CanalEngineIOCore"]),
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
@@ -66,11 +67,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, TLS.
+        // Server-sent events without I/O: the event serialiser and the WHATWG stream parser.
+        .target(
+            name: "CanalSSECore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, event
+        // streams, TLS.
         .target(
             name: "CanalHTTP",
             dependencies: [
                 "CanalWebSocket",
+                "CanalSSECore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -226,6 +236,10 @@ let package = Package(
                 "CanalHTTP",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "CanalSSECoreTests",
+            dependencies: ["CanalSSECore"]
         ),
         .testTarget(
             name: "CanalWebSocketCoreTests",

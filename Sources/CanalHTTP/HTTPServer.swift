@@ -124,6 +124,8 @@ public final class HTTPServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
+                    let counter = ByteCountingHandler()
+                    try pipeline.addHandler(counter)
                     let observer = HTTPHeadObserver()
                     try pipeline.addHandler(observer)
                     // Bytes after an upgrade request are forwarded to the WebSocket handler.
@@ -134,7 +136,8 @@ public final class HTTPServer: Sendable {
                     try pipeline.addHandler(decoder)
                     try pipeline.addHandler(encoder)
                     try pipeline.addHandler(
-                        HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
+                        HTTPServerHandler(
+                            shared: shared, observer: observer, counter: counter, decoder: decoder, encoder: encoder))
                 }
             }
             .bind(host: host, port: port)

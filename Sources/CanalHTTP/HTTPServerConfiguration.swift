@@ -37,6 +37,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var cors: HTTPCORSConfiguration?
     /// Limits and timeouts of the WebSocket connections upgraded on this server.
     public var webSocket: WebSocketServerConfiguration
+    /// Buffering, slow-client policy and heartbeats of server-sent event streams.
+    public var eventStream: EventStreamConfiguration
 
     public init(
         maxRequestLineLength: Int = 8 * 1024,
@@ -47,7 +49,8 @@ public struct HTTPServerConfiguration: Sendable {
         shutdownTimeout: TimeAmount = .seconds(10),
         backlog: Int32 = 1024,
         cors: HTTPCORSConfiguration? = nil,
-        webSocket: WebSocketServerConfiguration = WebSocketServerConfiguration()
+        webSocket: WebSocketServerConfiguration = WebSocketServerConfiguration(),
+        eventStream: EventStreamConfiguration = EventStreamConfiguration()
     ) {
         self.maxRequestLineLength = maxRequestLineLength
         self.maxHeaderCount = maxHeaderCount
@@ -58,5 +61,6 @@ public struct HTTPServerConfiguration: Sendable {
         self.backlog = backlog
         self.cors = cors
         self.webSocket = webSocket
+        self.eventStream = eventStream
     }
 }
