@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
         .library(name: "CanalSSECore", targets: ["CanalSSECore"]),
+        .library(name: "CanalEventSource", targets: ["CanalEventSource"]),
         .library(name: "CanalEngineIOCore", targets: ["CanalEngineIOCore"]),
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
@@ -88,6 +89,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The server-sent events client (a browser's EventSource, for Swift) on SwiftNIO.
+        .target(
+            name: "CanalEventSource",
+            dependencies: [
+                "CanalSSECore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Engine.IO v4 without I/O: packets, polling payloads, the handshake, the session's
@@ -235,6 +248,16 @@ let package = Package(
                 "CanalEngineIO",
                 "CanalHTTP",
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CanalEventSourceTests",
+            dependencies: [
+                "CanalEventSource",
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(
