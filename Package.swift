@@ -161,6 +161,7 @@ let package = Package(
             name: "CanalDemoSite",
             dependencies: [
                 "CanalHTTP",
+                "CanalSSECore",
                 "CanalSocketIO",
                 "CanalSocketIOCore",
                 .product(name: "Logging", package: "swift-log"),
