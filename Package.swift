@@ -174,6 +174,8 @@ let package = Package(
             name: "canal",
             dependencies: [
                 "CanalWebSocket",
+                "CanalEventSource",
+                "CanalSSECore",
                 "CanalWebSocketCompression",
                 "CanalHTTP",
                 "CanalDemoSite",
@@ -185,6 +187,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -233,6 +237,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SocketIOTestServer"
+        ),
+        // The event-stream server the Python suites (Tests/sse) and bench/sse drive.
+        .executableTarget(
+            name: "canal-sse-testserver",
+            dependencies: [
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SSETestServer"
         ),
         .testTarget(
             name: "CanalEngineIOCoreTests",

@@ -112,7 +112,11 @@ public final class HTTPServer: Sendable {
         limits.maxHeaderFieldCount = configuration.maxHeaderCount
         let decoderLimits = limits
 
-        let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+        var bootstrap = ServerBootstrap(group: eventLoopGroup)
+        if let size = configuration.socketSendBufferSize {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+        }
+        let serverChannel = try await bootstrap
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -33,6 +33,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var shutdownTimeout: TimeAmount
     /// The listen backlog.
     public var backlog: Int32
+    /// `SO_SNDBUF` of each connection, in bytes; nil leaves the kernel's automatic sizing.
+    /// A small value makes a client that stops reading meet the event-stream slow-client
+    /// policy sooner (the kernel may otherwise buffer megabytes for it first).
+    public var socketSendBufferSize: Int?
     /// CORS headers for route responses and preflight answers; nil sends none.
     public var cors: HTTPCORSConfiguration?
     /// Limits and timeouts of the WebSocket connections upgraded on this server.
@@ -59,6 +63,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.requestHeadTimeout = requestHeadTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog
+        self.socketSendBufferSize = nil
         self.cors = cors
         self.webSocket = webSocket
         self.eventStream = eventStream
