@@ -43,7 +43,6 @@ public final class EventStream: Sendable {
 
     private struct State {
         var end: End?
-        var bufferedBytes = 0
         var droppedEvents = 0
     }
 
@@ -72,9 +71,6 @@ public final class EventStream: Sendable {
     public func waitUntilEnded() async -> End {
         (try? await endPromise.futureResult.get()) ?? .disconnected
     }
-
-    /// Bytes written to the connection that the client has not taken yet.
-    public var bufferedBytes: Int { state.withLockedValue { $0.bufferedBytes } }
 
     /// Events skipped under the `.dropEvents` policy.
     public var droppedEvents: Int { state.withLockedValue { $0.droppedEvents } }
@@ -131,9 +127,10 @@ public final class EventStream: Sendable {
         }
     }
 
-    /// Bytes handed to the channel (positive) or taken by the socket (negative).
-    func adjustBuffered(by delta: Int) {
-        state.withLockedValue { $0.bufferedBytes += delta }
+    /// Writes at once; for callers already on `eventLoop` (the broadcaster). A stream that
+    /// has ended is no longer its connection's, so the write is dropped there.
+    func writeOnLoop(_ bytes: ByteBuffer) {
+        writer.value.writeEventStream(bytes, to: self)
     }
 
     func countDroppedEvent() {

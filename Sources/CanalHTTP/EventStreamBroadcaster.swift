@@ -71,7 +71,7 @@ public final class EventStreamBroadcaster: Sendable {
             // Queued under the lock, so that no broadcast can slip in before the replay.
             if !missed.isEmpty {
                 stream.eventLoop.execute {
-                    for event in missed { stream.send(event) }
+                    for event in missed { stream.writeOnLoop(event.bytes) }
                 }
             }
             return .replayed(missed.count)
@@ -114,8 +114,9 @@ public final class EventStreamBroadcaster: Sendable {
             }
             for group in state.groups.values {
                 let streams = Array(group.streams.values)
+                let bytes = event.bytes
                 group.eventLoop.execute {
-                    for stream in streams { stream.send(event) }
+                    for stream in streams { stream.writeOnLoop(bytes) }
                 }
             }
             return state.count

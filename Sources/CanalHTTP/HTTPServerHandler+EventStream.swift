@@ -92,9 +92,10 @@ extension HTTPServerHandler {
         guard let context, activeStream?.stream === stream else { return }
         let configuration = shared.configuration.eventStream
         let size = bytes.readableBytes
-        let buffered = stream.bufferedBytes
-        // A stream with nothing waiting always takes the next event, however large: the
-        // bound is `maxBufferedBytes` plus one event.
+        // What the channel holds that the socket has not taken (NIO counts it for us, so a
+        // write costs no promise). A stream with nothing waiting always takes the next
+        // event, however large: the bound is `maxBufferedBytes` plus one event.
+        let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         if buffered > 0, buffered + size > configuration.maxBufferedBytes {
             switch configuration.slowClientPolicy {
             case .disconnect:
@@ -106,10 +107,7 @@ extension HTTPServerHandler {
             }
             return
         }
-        stream.adjustBuffered(by: size)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { _ in stream.adjustBuffered(by: -size) }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: written)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
         activeStream?.wroteSinceTick = true
         activeStream?.bytesSent += Int64(size)
     }
