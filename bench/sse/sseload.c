@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 
     double start = mono();
     int opened = 0, pending = 0;
-    double measure_at = 0, end_at = 0, cpu0 = 0, self0 = 0;
+    double measure_at = 0, end_at = 0, cpu0 = 0, self0 = 0, connected_at = 0;
     long rss0 = cfg.server_pid ? rss_kb(cfg.server_pid) : -1, rss1 = -1;
     long long events_at_start = 0;
     struct epoll_event ready[256];
@@ -282,10 +282,15 @@ int main(int argc, char **argv)
             epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &event);
             pending++;
         }
-        if (!measure_at && opened == cfg.conns && pending == 0) {
+        /* The warm-up starts once every stream has its response head (or failed), or
+           after 30 s of waiting for them: a slow server must not be measured on a part
+           of its subscribers. */
+        if (!connected_at && opened == cfg.conns && pending == 0) connected_at = now;
+        long long settled = G.open + G.bad_heads + G.drops + connect_failures;
+        if (!measure_at && connected_at && (settled >= cfg.conns || now - connected_at > 30)) {
             measure_at = now + cfg.warmup;
             if (!cfg.quiet)
-                fprintf(stderr, "sseload: %d connections made after %.2f s\n", cfg.conns, now - start);
+                fprintf(stderr, "sseload: %lld/%d streams open after %.2f s\n", G.open, cfg.conns, now - start);
         }
         if (measure_at && !G.measuring && now >= measure_at) {
             G.measuring = 1;
