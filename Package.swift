@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
+        .library(name: "CanalSSECore", targets: ["CanalSSECore"]),
+        .library(name: "CanalEventSource", targets: ["CanalEventSource"]),
         .library(name: "CanalEngineIOCore", targets: ["CanalEngineIOCore"]),
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
@@ -66,11 +68,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, TLS.
+        // Server-sent events without I/O: the event serialiser and the WHATWG stream parser.
+        .target(
+            name: "CanalSSECore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, event
+        // streams, TLS.
         .target(
             name: "CanalHTTP",
             dependencies: [
                 "CanalWebSocket",
+                "CanalSSECore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -78,6 +89,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The server-sent events client (a browser's EventSource, for Swift) on SwiftNIO.
+        .target(
+            name: "CanalEventSource",
+            dependencies: [
+                "CanalSSECore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Engine.IO v4 without I/O: packets, polling payloads, the handshake, the session's
@@ -139,6 +162,7 @@ let package = Package(
             name: "CanalDemoSite",
             dependencies: [
                 "CanalHTTP",
+                "CanalSSECore",
                 "CanalSocketIO",
                 "CanalSocketIOCore",
                 .product(name: "Logging", package: "swift-log"),
@@ -151,6 +175,8 @@ let package = Package(
             name: "canal",
             dependencies: [
                 "CanalWebSocket",
+                "CanalEventSource",
+                "CanalSSECore",
                 "CanalWebSocketCompression",
                 "CanalHTTP",
                 "CanalDemoSite",
@@ -162,6 +188,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -211,6 +239,22 @@ let package = Package(
             ],
             path: "Tests/SocketIOTestServer"
         ),
+        // The event-stream server the Python suites (Tests/sse) and bench/sse drive.
+        .executableTarget(
+            name: "canal-sse-testserver",
+            dependencies: [
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SSETestServer"
+        ),
         .testTarget(
             name: "CanalEngineIOCoreTests",
             dependencies: ["CanalEngineIOCore"]
@@ -228,6 +272,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
+        ),
+        .testTarget(
+            name: "CanalEventSourceTests",
+            dependencies: [
+                "CanalEventSource",
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "CanalSSECoreTests",
+            dependencies: ["CanalSSECore"]
         ),
         .testTarget(
             name: "CanalWebSocketCoreTests",
