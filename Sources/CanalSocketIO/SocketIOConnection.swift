@@ -108,10 +108,11 @@ final class SocketIOConnection: @unchecked Sendable {
         }
         connecting.insert(name)
         Task {
-            var restored: SocketIORestoredSession?
+            var found: SocketIORestoredSession?
             if recovery != nil, let privateID, let offset {
-                restored = try? await namespace.adapter.restoreSession(privateID: privateID, offset: offset)
+                found = try? await namespace.adapter.restoreSession(privateID: privateID, offset: offset)
             }
+            let restored = found
             let refusal = await namespace.admit(
                 socket, skipMiddlewares: restored != nil && recovery?.skipMiddlewares == true)
             self.eventLoop.execute {
