@@ -82,15 +82,7 @@ public final class HTTPServer: Sendable {
         let registry = ConnectionRegistry()
         let sessions = AsyncStream<WebSocketAsyncSession>.makeStream()
         let continuation = sessions.continuation
-        var upgraders: [String: WebSocketUpgrader] = [:]
-        for (path, route) in router.webSocketRoutes {
-            upgraders[path] = WebSocketUpgrader(
-                configuration: configuration.webSocket,
-                logger: logger,
-                shouldUpgrade: route.decide,
-                handler: route.handler
-            )
-        }
+        let upgraders = Self.makeUpgraders(router: router, configuration: configuration, logger: logger)
         var silent = Logger(label: "canal.http.access")
         silent.logLevel = .critical
         let shared = HTTPServerContext(
@@ -104,17 +96,17 @@ public final class HTTPServer: Sendable {
             logger: logger,
             accessLog: AccessLog(logger: accessLogger ?? silent)
         )
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        // The decoder counts the request target as one field; the handler then tells an
-        // over-long request line (414) from oversized headers (431).
-        limits.maxHeaderFieldSize = max(configuration.maxRequestLineLength, configuration.maxHeaderSize)
-        limits.maxHeaderListSize = configuration.maxRequestLineLength + configuration.maxHeaderSize
-        limits.maxHeaderFieldCount = configuration.maxHeaderCount
-        let decoderLimits = limits
+        let decoderLimits = Self.decoderLimits(for: configuration)
 
         let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors: log, pause accepting briefly, resume.
+                    try AcceptErrorHandling.install(on: channel, logger: logger)
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
@@ -124,17 +116,7 @@ public final class HTTPServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
-                    let observer = HTTPHeadObserver()
-                    try pipeline.addHandler(observer)
-                    // Bytes after an upgrade request are forwarded to the WebSocket handler.
-                    let decoder = ByteToMessageHandler(
-                        HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
-                    )
-                    let encoder = HTTPResponseEncoder()
-                    try pipeline.addHandler(decoder)
-                    try pipeline.addHandler(encoder)
-                    try pipeline.addHandler(
-                        HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
+                    try addHTTPHandlers(to: pipeline, shared: shared, decoderLimits: decoderLimits)
                 }
             }
             .bind(host: host, port: port)
@@ -149,6 +131,53 @@ public final class HTTPServer: Sendable {
         )
         logger.info("listening on \(tlsContext == nil ? "http" : "https")://\(AccessLog.address(server.localAddress))")
         return server
+    }
+
+    /// One upgrader per WebSocket route, by path.
+    static func makeUpgraders(
+        router: HTTPRouter,
+        configuration: HTTPServerConfiguration,
+        logger: Logger
+    ) -> [String: WebSocketUpgrader] {
+        var upgraders: [String: WebSocketUpgrader] = [:]
+        for (path, route) in router.webSocketRoutes {
+            upgraders[path] = WebSocketUpgrader(
+                configuration: configuration.webSocket,
+                logger: logger,
+                shouldUpgrade: route.decide,
+                handler: route.handler
+            )
+        }
+        return upgraders
+    }
+
+    static func decoderLimits(for configuration: HTTPServerConfiguration) -> NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        // The decoder counts the request target as one field; the handler then tells an
+        // over-long request line (414) from oversized headers (431).
+        limits.maxHeaderFieldSize = max(configuration.maxRequestLineLength, configuration.maxHeaderSize)
+        limits.maxHeaderListSize = configuration.maxRequestLineLength + configuration.maxHeaderSize
+        limits.maxHeaderFieldCount = configuration.maxHeaderCount
+        return limits
+    }
+
+    /// The handlers that read and answer HTTP on one connection (after TLS, if any). The
+    /// fuzz target of the request head handling builds its pipeline with this too.
+    static func addHTTPHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations,
+        shared: HTTPServerContext,
+        decoderLimits: NIOHTTPDecoderLimitConfiguration
+    ) throws {
+        let observer = HTTPHeadObserver()
+        try pipeline.addHandler(observer)
+        // Bytes after an upgrade request are forwarded to the WebSocket handler.
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
+        )
+        let encoder = HTTPResponseEncoder()
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(encoder)
+        try pipeline.addHandler(HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
     }
 
     /// Serves until `shutdown()` completes, the task is cancelled, or (in a
