@@ -104,7 +104,7 @@ public final class HTTPServer: Sendable {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Out of descriptors: log, pause accepting briefly, resume.
-                    try AcceptErrorHandling.install(on: channel, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
                 }
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

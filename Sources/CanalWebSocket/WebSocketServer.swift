@@ -82,7 +82,7 @@ public final class WebSocketServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try AcceptErrorHandling.install(on: channel, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }

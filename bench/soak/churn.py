@@ -55,7 +55,13 @@ def main():
                 rss_after_first_minute = rss
             print(f"[{elapsed:6.0f} s] round {rounds}: {result.get('held', '?')}/{args.conns} held, "
                   f"RSS {rss} kB, {samples[-1][2]} fds", flush=True)
-        time.sleep(3)
+        # Connections whose close handshake is still running let go within the close
+        # timeout (10 s): wait for the descriptors to settle, at most 30 s.
+        settle_start = time.time()
+        while server.fds() > fds_before and time.time() - settle_start < 30:
+            time.sleep(0.5)
+        settled_after = time.time() - settle_start
+        time.sleep(1)
         rss_end, fds_after = server.rss_kb(), server.fds()
         if rss_after_first_minute is None:
             rss_after_first_minute = samples[0][1] if samples else rss_start
@@ -67,7 +73,7 @@ def main():
         print(f"errors {errors}, drops {drops}, connect failures {failures}")
         print(f"RSS: start {rss_start} kB, after the first minute {rss_after_first_minute} kB, "
               f"peak {peak} kB, after the run {rss_end} kB ({growth:+.1f} % over the first minute)")
-        print(f"descriptors: before {fds_before}, after {fds_after}")
+        print(f"descriptors: before {fds_before}, after {fds_after} (settled {settled_after:.1f} s after the last round)")
         ok = growth <= 5 and fds_after <= fds_before and server.alive() and errors == 0
         print("RESULT churn " + ("ok" if ok else "FAILED"))
         return 0 if ok else 1

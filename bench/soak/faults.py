@@ -165,11 +165,12 @@ def scenario_slowloris_polling():
                       "Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n4").encode()
             attack.append(Slowloris(server.port, 1, prefix, b"a", gap=1.0))
         during = http_probe(server.port, HEAD_TIMEOUT + 2)
-        closed = [t for a in attack for t in a.finish(30)]
-        ok = len(closed) == len(sids) and max(closed, default=99) <= 30 and percentile(during, 99) < 1.0
+        # requestBodyTimeout (60 s by default) bounds a body that never pauses for long.
+        closed = [t for a in attack for t in a.finish(75)]
+        ok = len(closed) == len(sids) and max(closed, default=99) <= 65 and percentile(during, 99) < 1.0
         return report(name, ok, [
             f"{len(sids)} POSTs announcing 100,000 bytes, sending one byte a second",
-            f"cut by the server within 30 s: {len(closed)}"
+            f"cut by the server within 75 s: {len(closed)}"
             + (f", after {min(closed):.1f}-{max(closed):.1f} s" if closed else ""),
             f"probe before: {summary_ms(baseline)}",
             f"probe during: {summary_ms(during)}",
