@@ -27,10 +27,7 @@ public func fuzzClientHandshake(_ start: UnsafeRawPointer, _ count: Int) -> CInt
     }
     let status = (lines.first ?? "").split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 101
     var headers = HTTPHeaders()
-    for line in lines.dropFirst() {
-        guard let colon = line.firstIndex(of: ":") else { continue }
-        headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...]))
-    }
+    for field in input.headerFields { headers.add(name: field.name, value: field.value) }
     let response = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
     if case .success(let negotiated) = handshake.validate(response) {
         fuzzCheck(status == 101, "accepted a \(status)")

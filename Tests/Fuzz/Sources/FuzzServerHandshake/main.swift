@@ -9,7 +9,7 @@ import NIOHTTP1
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzServerHandshake(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let input = FuzzInput(start, count)
-    let head = requestHead(input.lines)
+    let head = requestHead(firstLine: input.lines.first ?? "", fields: input.headerFields)
     guard WebSocketServerHandshake.isUpgradeRequest(head) || input.mode & 1 == 0 else { return 0 }
     switch WebSocketServerHandshake.validate(head) {
     case .failure(let rejection):
@@ -31,17 +31,14 @@ public func fuzzServerHandshake(_ start: UnsafeRawPointer, _ count: Int) -> CInt
     return 0
 }
 
-/// A request head from "METHOD target HTTP/x.y" and "Name: value" lines.
-func requestHead(_ lines: [String]) -> HTTPRequestHead {
-    let parts = (lines.first ?? "").split(separator: " ", maxSplits: 2).map(String.init)
+/// A request head from a "METHOD target HTTP/x.y" line and header fields.
+func requestHead(firstLine: String, fields: [(name: String, value: String)]) -> HTTPRequestHead {
+    let parts = firstLine.split(separator: " ", maxSplits: 2).map(String.init)
     let method = HTTPMethod(rawValue: parts.first ?? "GET")
     let uri = parts.count > 1 ? parts[1] : "/"
     let version: HTTPVersion = parts.count > 2 && parts[2] == "HTTP/1.0" ? .http1_0 : .http1_1
     var headers = HTTPHeaders()
-    for line in lines.dropFirst() {
-        guard let colon = line.firstIndex(of: ":") else { continue }
-        headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...]))
-    }
+    for field in fields { headers.add(name: field.name, value: field.value) }
     return HTTPRequestHead(version: version, method: method, uri: uri, headers: headers)
 }
 

@@ -39,6 +39,20 @@ public struct FuzzInput {
         }
     }
 
+    /// The "Name: value" lines after the first, as an HTTP parser hands them over: names of
+    /// ASCII token characters only (NIOHTTP1 refuses anything else before we see it, and
+    /// `HTTPHeaders.add` requires it).
+    public var headerFields: [(name: String, value: String)] {
+        lines.dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let name = line[..<colon]
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                return nil
+            }
+            return (String(name), String(line[line.index(after: colon)...]))
+        }
+    }
+
     /// The payload as text lines (CRLF or LF), for the targets that read header-like input.
     public var lines: [String] {
         String(decoding: bytes, as: UTF8.self)
