@@ -163,6 +163,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         closeTimer?.cancel()
         closeTimer = nil
         reportClosed(WebSocketCloseStatus(code: .abnormalClosure, reason: "", wasClean: false))
+        callback = nil  // see `deliver`: the callback may hold this handler
         self.context = nil
     }
 
@@ -565,6 +566,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         }
         if let callback {
             callback(event, WebSocketLoopSocket(handler: self))
+            if case .closed = event {
+                // The last event: a callback that keeps its socket (as `.eventLoopWithSocket`
+                // ones do) holds this handler, which holds the callback. Break the cycle.
+                self.callback = nil
+            }
         } else {
             switch event {
             case .ping, .pong:
