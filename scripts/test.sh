@@ -41,6 +41,11 @@ swift build --build-tests
 step "Swift tests"
 swift test --skip-build
 
+step "Fuzz targets (libFuzzer + AddressSanitizer, a fixed number of inputs each; bench/fuzz/README.md)"
+# Replays the stored crash reproducers, then each target's seeds and corpus, then new
+# inputs: a parser that regressed crashes here.
+bench/fuzz/run.sh --runs "${FUZZ_RUNS:-20000}"
+
 export CANAL_BIN_DIR="$PWD/.build/debug"
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 # Every folder of Tests/ that holds pytest files is a suite; interop (the longest) first.

@@ -82,15 +82,7 @@ public final class HTTPServer: Sendable {
         let registry = ConnectionRegistry()
         let sessions = AsyncStream<WebSocketAsyncSession>.makeStream()
         let continuation = sessions.continuation
-        var upgraders: [String: WebSocketUpgrader] = [:]
-        for (path, route) in router.webSocketRoutes {
-            upgraders[path] = WebSocketUpgrader(
-                configuration: configuration.webSocket,
-                logger: logger,
-                shouldUpgrade: route.decide,
-                handler: route.handler
-            )
-        }
+        let upgraders = Self.makeUpgraders(router: router, configuration: configuration, logger: logger)
         var silent = Logger(label: "canal.http.access")
         silent.logLevel = .critical
         let shared = HTTPServerContext(
@@ -104,13 +96,7 @@ public final class HTTPServer: Sendable {
             logger: logger,
             accessLog: AccessLog(logger: accessLogger ?? silent)
         )
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        // The decoder counts the request target as one field; the handler then tells an
-        // over-long request line (414) from oversized headers (431).
-        limits.maxHeaderFieldSize = max(configuration.maxRequestLineLength, configuration.maxHeaderSize)
-        limits.maxHeaderListSize = configuration.maxRequestLineLength + configuration.maxHeaderSize
-        limits.maxHeaderFieldCount = configuration.maxHeaderCount
-        let decoderLimits = limits
+        let decoderLimits = Self.decoderLimits(for: configuration)
 
         var bootstrap = ServerBootstrap(group: eventLoopGroup)
         if let size = configuration.socketSendBufferSize {
@@ -119,6 +105,12 @@ public final class HTTPServer: Sendable {
         let serverChannel = try await bootstrap
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors: log, pause accepting briefly, resume.
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
@@ -128,6 +120,7 @@ public final class HTTPServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
+<<<<<<< HEAD
                     let counter = ByteCountingHandler()
                     try pipeline.addHandler(counter)
                     let observer = HTTPHeadObserver()
@@ -142,6 +135,9 @@ public final class HTTPServer: Sendable {
                     try pipeline.addHandler(
                         HTTPServerHandler(
                             shared: shared, observer: observer, counter: counter, decoder: decoder, encoder: encoder))
+=======
+                    try addHTTPHandlers(to: pipeline, shared: shared, decoderLimits: decoderLimits)
+>>>>>>> wshard
                 }
             }
             .bind(host: host, port: port)
@@ -156,6 +152,53 @@ public final class HTTPServer: Sendable {
         )
         logger.info("listening on \(tlsContext == nil ? "http" : "https")://\(AccessLog.address(server.localAddress))")
         return server
+    }
+
+    /// One upgrader per WebSocket route, by path.
+    static func makeUpgraders(
+        router: HTTPRouter,
+        configuration: HTTPServerConfiguration,
+        logger: Logger
+    ) -> [String: WebSocketUpgrader] {
+        var upgraders: [String: WebSocketUpgrader] = [:]
+        for (path, route) in router.webSocketRoutes {
+            upgraders[path] = WebSocketUpgrader(
+                configuration: configuration.webSocket,
+                logger: logger,
+                shouldUpgrade: route.decide,
+                handler: route.handler
+            )
+        }
+        return upgraders
+    }
+
+    static func decoderLimits(for configuration: HTTPServerConfiguration) -> NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        // The decoder counts the request target as one field; the handler then tells an
+        // over-long request line (414) from oversized headers (431).
+        limits.maxHeaderFieldSize = max(configuration.maxRequestLineLength, configuration.maxHeaderSize)
+        limits.maxHeaderListSize = configuration.maxRequestLineLength + configuration.maxHeaderSize
+        limits.maxHeaderFieldCount = configuration.maxHeaderCount
+        return limits
+    }
+
+    /// The handlers that read and answer HTTP on one connection (after TLS, if any). The
+    /// fuzz target of the request head handling builds its pipeline with this too.
+    static func addHTTPHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations,
+        shared: HTTPServerContext,
+        decoderLimits: NIOHTTPDecoderLimitConfiguration
+    ) throws {
+        let observer = HTTPHeadObserver()
+        try pipeline.addHandler(observer)
+        // Bytes after an upgrade request are forwarded to the WebSocket handler.
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
+        )
+        let encoder = HTTPResponseEncoder()
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(encoder)
+        try pipeline.addHandler(HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
     }
 
     /// Serves until `shutdown()` completes, the task is cancelled, or (in a

@@ -13,6 +13,7 @@ import NIOCore
 /// | `maxHeaderSize` | 16 KiB | 431 Request Header Fields Too Large |
 /// | `maxBodySize` | 1 MiB | 413 Content Too Large |
 /// | `requestHeadTimeout` | 10 s | connection closed |
+/// | `requestBodyTimeout` | 60 s | connection closed |
 public struct HTTPServerConfiguration: Sendable {
     /// The longest request line (`GET /path?query HTTP/1.1`), in bytes.
     public var maxRequestLineLength: Int
@@ -28,6 +29,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// headers a byte at a time, and bounds idle keep-alive connections. A request body
     /// may not pause for longer than this either.
     public var requestHeadTimeout: TimeAmount
+    /// A request body must arrive whole within this time after its head, however steadily
+    /// it trickles in (a slow POST that never pauses for `requestHeadTimeout` would
+    /// otherwise hold the connection for as long as it likes).
+    public var requestBodyTimeout: TimeAmount
     /// How long `shutdown()` lets in-flight responses and WebSocket closing handshakes run
     /// before closing what is left.
     public var shutdownTimeout: TimeAmount
@@ -39,8 +44,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var socketSendBufferSize: Int?
     /// CORS headers for route responses and preflight answers; nil sends none.
     public var cors: HTTPCORSConfiguration?
-    /// Limits and timeouts of the WebSocket connections upgraded on this server.
-    public var webSocket: WebSocketServerConfiguration
+    /// Limits, timeouts, outbound buffer and compression of the WebSocket connections
+    /// upgraded on this server. The head timeout, shutdown timeout and backlog above apply
+    /// to them too.
+    public var webSocket: WebSocketConnectionConfiguration
     /// Buffering, slow-client policy and heartbeats of server-sent event streams.
     public var eventStream: EventStreamConfiguration
 
@@ -50,10 +57,11 @@ public struct HTTPServerConfiguration: Sendable {
         maxHeaderSize: Int = 16 * 1024,
         maxBodySize: Int = 1024 * 1024,
         requestHeadTimeout: TimeAmount = .seconds(10),
+        requestBodyTimeout: TimeAmount = .seconds(60),
         shutdownTimeout: TimeAmount = .seconds(10),
         backlog: Int32 = 1024,
         cors: HTTPCORSConfiguration? = nil,
-        webSocket: WebSocketServerConfiguration = WebSocketServerConfiguration(),
+        webSocket: WebSocketConnectionConfiguration = WebSocketConnectionConfiguration(),
         eventStream: EventStreamConfiguration = EventStreamConfiguration()
     ) {
         self.maxRequestLineLength = maxRequestLineLength
@@ -61,6 +69,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.maxHeaderSize = maxHeaderSize
         self.maxBodySize = maxBodySize
         self.requestHeadTimeout = requestHeadTimeout
+        self.requestBodyTimeout = requestBodyTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog
         self.socketSendBufferSize = nil

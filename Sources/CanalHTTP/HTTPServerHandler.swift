@@ -206,7 +206,12 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headTimer?.cancel()
         guard let context else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        headTimer = context.eventLoop.scheduleTask(in: shared.configuration.requestHeadTimeout) {
+        var deadline = NIODeadline.now() + shared.configuration.requestHeadTimeout
+        if case .readingBody(let exchange) = state {
+            // A body that trickles in never pauses for long; it must still end in time.
+            deadline = min(deadline, exchange.started + shared.configuration.requestBodyTimeout)
+        }
+        headTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             bound.value.headTimedOut()
         }
     }

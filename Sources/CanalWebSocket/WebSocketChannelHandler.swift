@@ -15,9 +15,11 @@ public enum WebSocketOutboundItem: Sendable, Hashable {
 
 /// Timing of a connection: keepalive pings and how long to wait for the closing handshake.
 public struct WebSocketTimeouts: Sendable, Hashable {
-    /// Send a ping after this long, and close with 1011 if no pong comes back within
-    /// `keepaliveTimeout`. `nil` turns keepalive off. Default 20 s, as python `websockets`.
+    /// Send a ping after this long (and again this long after each ping whose pong came
+    /// back). `nil` turns keepalive off. Default 20 s, as python `websockets`.
     public var keepaliveInterval: TimeAmount?
+    /// Close with 1011 when the pong of a keepalive ping has not come back this long after
+    /// the ping. Only a pong with the ping's payload counts (RFC 6455 §5.5.3). Default 20 s.
     public var keepaliveTimeout: TimeAmount
     /// How long to wait for the peer's close frame, then for the transport to end, before
     /// dropping the connection. Default 10 s.
@@ -62,9 +64,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private var needsFlush = false
     private var outputClosed = false
     private var closeTimer: Scheduled<Void>?
-    private var keepaliveTask: RepeatedTask?
-    private var pingSentAt: NIODeadline?
-    private var pingCounter: UInt32 = 0
+    /// Keepalive pings, fed with the event loop's clock; nil when keepalive is off.
+    private var keepalive: WebSocketKeepalive?
+    private var keepaliveTimer: Scheduled<Void>?
     private let closedPromise: EventLoopPromise<WebSocketCloseStatus>?
     private var closeReported = false
     /// Input that arrived while the pipeline was still being switched over.
@@ -72,6 +74,13 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     private var eofHeld = false
     /// Promises of writes asked for while input is held; the bytes wait in the core.
     private var heldWritePromises: [EventLoopPromise<Void>] = []
+    /// Promises of sends that wait in the core behind a fragmented message, each with the
+    /// count of deferred sends at which it has left (`WebSocketConnection.deferredSends`).
+    private var deferredWritePromises: [(mark: UInt64, promise: EventLoopPromise<Void>)] = []
+    /// A `read` held back while the channel could not take more writes.
+    private var readHeld = false
+    /// Payload bytes the application queued since the channel last stopped being writable.
+    private var queuedWhileFull = 0
     private var isInRead = false
     private var isDelivering = false
     /// A callback sent during delivery; the delivering `pump` writes it with the rest.
@@ -136,10 +145,12 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         let halfClosure = (try? context.channel.syncOptions?.getOption(.allowRemoteHalfClosure)) ?? false
         flushBatch = halfClosure ? LoopFlushBatch.current(for: context.eventLoop) : nil
         if let interval = timeouts.keepaliveInterval {
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                bound.value.keepaliveTick()
-            }
+            keepalive = WebSocketKeepalive(
+                interval: interval,
+                timeout: timeouts.keepaliveTimeout,
+                now: context.eventLoop.now
+            )
+            scheduleKeepalive(context: context)
         }
     }
 
@@ -148,11 +159,11 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         flushIfNeeded(context: context)
         failHeldWrites()
         outboundGate?.close()
-        keepaliveTask?.cancel()
-        keepaliveTask = nil
+        stopKeepalive()
         closeTimer?.cancel()
         closeTimer = nil
         reportClosed(WebSocketCloseStatus(code: .abnormalClosure, reason: "", wasClean: false))
+        callback = nil  // see `deliver`: the callback may hold this handler
         self.context = nil
     }
 
@@ -195,8 +206,9 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
     }
 
     private func failHeldWrites() {
-        let waiting = heldWritePromises
+        let waiting = heldWritePromises + deferredWritePromises.map(\.promise)
         heldWritePromises = []
+        deferredWritePromises = []
         for promise in waiting { promise.fail(ChannelError.ioOnClosedChannel) }
     }
 
@@ -284,13 +296,45 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
                 promise = written
             }
         }
-        do {
-            try apply(item)
-        } catch {
-            promise?.fail(error)
-            return
+        guard case .accepted(let unsettled) = apply(item, promise: promise) else { return }
+        pump(context: context, promise: unsettled)
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            queuedWhileFull = 0
+            if connection.hasDeferredOutput {
+                // Room again: the next fragments of a large message (RFC 6455 §5.4).
+                writeOutputs(context: context, promise: nil)
+                flushIfNeeded(context: context)
+                updateTransport(context: context)
+            }
+            if readHeld {
+                readHeld = false
+                context.read()
+            }
         }
-        pump(context: context, promise: promise)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads only while the channel can take writes: a peer that does not read what it is
+    /// sent cannot make the server queue the answers to what it keeps sending.
+    public func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable || outputClosed {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    /// The peer stopped reading and the application queued more than `maxUnreadOutput`
+    /// for it: drop the connection rather than hold its data.
+    private func dropSlowReader(context: ChannelHandlerContext) {
+        logger.debug("! peer does not read: over \(connection.configuration.maxUnreadOutput ?? 0) bytes queued; dropping it")
+        connection.fail(.slowReader)
+        outputClosed = true
+        needsFlush = false
+        context.close(promise: nil)
     }
 
     public func flush(context: ChannelHandlerContext) {
@@ -302,14 +346,44 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         flushAndClose(context: context, mode: mode, promise: promise)
     }
 
-    private func apply(_ item: WebSocketOutboundItem) throws {
-        switch item {
-        case .message(let message): try connection.send(message)
-        case .fragment(let data, let kind, let isFinal): try connection.sendFragment(data, kind: kind, isFinal: isFinal)
-        case .ping(let data): try connection.sendPing(data)
-        case .pong(let data): try connection.sendPong(data)
-        case .close(let code, let reason): try connection.close(code: code, reason: reason)
+    private enum Applied {
+        /// The core refused the item; its promise has failed.
+        case refused
+        /// The core took the item; the promise to complete with the writes that follow,
+        /// nil when the item waits behind a fragmented message (its promise then completes
+        /// with the write of its last frame).
+        case accepted(EventLoopPromise<Void>?)
+    }
+
+    private func apply(_ item: WebSocketOutboundItem, promise: EventLoopPromise<Void>?) -> Applied {
+        let queuedBefore = connection.deferredSends.queued
+        if let context, !context.channel.isWritable, let limit = connection.configuration.maxUnreadOutput {
+            queuedWhileFull += WebSocketOutboundGate.bytes(of: item)
+            if queuedWhileFull > limit {
+                dropSlowReader(context: context)
+                promise?.fail(ChannelError.ioOnClosedChannel)
+                return .refused
+            }
         }
+        do {
+            switch item {
+            case .message(let message): try connection.send(message)
+            case .fragment(let data, let kind, let isFinal):
+                try connection.sendFragment(data, kind: kind, isFinal: isFinal)
+            case .ping(let data): try connection.sendPing(data)
+            case .pong(let data): try connection.sendPong(data)
+            case .close(let code, let reason): try connection.close(code: code, reason: reason)
+            }
+        } catch {
+            promise?.fail(error)
+            return .refused
+        }
+        let queued = connection.deferredSends.queued
+        if queued > queuedBefore, let promise {
+            deferredWritePromises.append((queued, promise))
+            return .accepted(nil)
+        }
+        return .accepted(promise)
     }
 
     /// Sends from the event loop, outside the pipeline (callbacks, timers, the W3C facade).
@@ -319,12 +393,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        do {
-            try apply(item)
-        } catch {
-            promise?.fail(error)
-            return
-        }
+        guard case .accepted(let promise) = apply(item, promise: promise) else { return }
         if isDelivering, promise == nil {
             // From a callback: the core gathers every reply to this read burst in one
             // buffer, which the delivering pump writes once its events are delivered.
@@ -371,12 +440,18 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             return
         }
         var lastWrite: EventLoopFuture<Void>?
-        while let output = connection.nextOutput() {
+        // Deferred data (the fragments of a large message and what follows it) goes out only
+        // while the channel has room, so that a later pong waits behind little of it.
+        while let output = connection.nextOutput(includingDeferredData: context.channel.isWritable) {
             switch output {
             case .bytes(let bytes):
                 guard !outputClosed else { continue }
                 if tracesBytes { logger.trace("> \(bytes.readableBytes) bytes") }
-                if promise != nil {
+                if let mark = deferredWritePromises.first?.mark, connection.deferredSends.emitted >= mark {
+                    let written = context.eventLoop.makePromise(of: Void.self)
+                    context.write(wrapOutboundOut(bytes), promise: written)
+                    settleDeferredWrites(with: written.futureResult)
+                } else if promise != nil {
                     lastWrite = context.write(wrapOutboundOut(bytes))
                 } else {
                     context.write(wrapOutboundOut(bytes), promise: nil)
@@ -411,6 +486,23 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         if let promise {
             if let lastWrite { lastWrite.cascade(to: promise) } else { promise.succeed() }
         }
+        settleDeferredWrites(with: nil)
+    }
+
+    /// Completes the promises of deferred sends that have left the core: with `write` when
+    /// their last frame is in it, and with a failure when the core discarded them.
+    private func settleDeferredWrites(with write: EventLoopFuture<Void>?) {
+        let sends = connection.deferredSends
+        while let (mark, promise) = deferredWritePromises.first {
+            if mark <= sends.emitted, let write {
+                write.cascade(to: promise)
+            } else if mark > sends.emitted, mark <= sends.emitted + sends.discarded {
+                promise.fail(ChannelError.ioOnClosedChannel)
+            } else {
+                return
+            }
+            deferredWritePromises.removeFirst()
+        }
     }
 
     private func updateTransport(context: ChannelHandlerContext) {
@@ -418,6 +510,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         case .open:
             break
         case .closeSent, .closeHandshakeDone, .failed:
+            stopKeepalive()
             if closeTimer == nil {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 closeTimer = context.eventLoop.scheduleTask(in: timeouts.closeTimeout) {
@@ -426,7 +519,7 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             }
         case .closed:
             closeTimer?.cancel()
-            keepaliveTask?.cancel()
+            stopKeepalive()
             if context.channel.isActive {
                 flushAndClose(context: context)
             }
@@ -464,13 +557,20 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
             reportClosed(status)
         case .closeReceived(let code, let reason):
             logger.trace("< close \(code.map { String($0.rawValue) } ?? "-") \(reason)")
-        case .pong:
-            pingSentAt = nil
+        case .pong(let payload):
+            if keepalive?.pongReceived(payload, now: context.eventLoop.now) == true {
+                scheduleKeepalive(context: context)
+            }
         case .message, .ping:
             break
         }
         if let callback {
             callback(event, WebSocketLoopSocket(handler: self))
+            if case .closed = event {
+                // The last event: a callback that keeps its socket (as `.eventLoopWithSocket`
+                // ones do) holds this handler, which holds the callback. Break the cycle.
+                self.callback = nil
+            }
         } else {
             switch event {
             case .ping, .pong:
@@ -496,23 +596,38 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         flushAndClose(context: context)
     }
 
-    private func keepaliveTick() {
-        guard let context, connection.isOpen else { return }
-        let now = NIODeadline.now()
-        if let sentAt = pingSentAt {
-            if now - sentAt >= timeouts.keepaliveTimeout {
-                logger.debug("! keepalive ping timeout")
-                connection.fail(.keepaliveTimeout)
-                pump(context: context)
-                flushIfNeeded(context: context)
-            }
-            return
+    /// Arms one timer for the keepalive's next deadline (a ping, or a pong's timeout).
+    private func scheduleKeepalive(context: ChannelHandlerContext) {
+        keepaliveTimer?.cancel()
+        keepaliveTimer = nil
+        guard let deadline = keepalive?.deadline else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        keepaliveTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            bound.value.keepaliveDeadlineReached()
         }
-        pingCounter &+= 1
-        var payload = context.channel.allocator.buffer(capacity: 4)
-        payload.writeInteger(pingCounter)
-        pingSentAt = now
-        send(.ping(payload))
+    }
+
+    private func stopKeepalive() {
+        keepalive?.stop()
+        keepaliveTimer?.cancel()
+        keepaliveTimer = nil
+    }
+
+    private func keepaliveDeadlineReached() {
+        keepaliveTimer = nil
+        guard let context, connection.isOpen, keepalive != nil else { return }
+        switch keepalive!.tick(now: context.eventLoop.now) {
+        case .none:
+            break
+        case .sendPing(let payload):
+            send(.ping(payload))
+        case .timedOut:
+            logger.debug("! keepalive ping timeout")
+            connection.fail(.keepaliveTimeout)
+            pump(context: context)
+            flushIfNeeded(context: context)
+        }
+        scheduleKeepalive(context: context)
     }
 }
 

@@ -69,7 +69,7 @@ public final class WebSocketServer: Sendable {
     ) async throws -> WebSocketServer {
         let tlsContext = try tls?.makeServerContext()
         let upgrader = WebSocketUpgrader(
-            configuration: configuration,
+            configuration: configuration.connection,
             logger: logger,
             shouldUpgrade: shouldUpgrade,
             handler: handler
@@ -82,6 +82,7 @@ public final class WebSocketServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: logger))
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }
@@ -105,6 +106,7 @@ public final class WebSocketServer: Sendable {
                             upgrader: upgrader,
                             encoder: encoder,
                             decoder: decoder,
+                            requestHeadTimeout: configuration.requestHeadTimeout,
                             onAsyncUpgrade: { continuation.yield($0) }
                         )
                     )

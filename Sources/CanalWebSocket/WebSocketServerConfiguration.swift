@@ -4,8 +4,12 @@ import CanalWebSocketCore
 import NIOCore
 import NIOHTTP1
 
-/// Everything a `WebSocketServer` can be tuned with. The defaults suit a public server.
-public struct WebSocketServerConfiguration: Sendable {
+/// What applies to each WebSocket connection a server upgrades, whichever server it is:
+/// limits, keepalive and close timeouts, the outbound buffer of async handlers, and
+/// compression. `WebSocketServer` and CanalHTTP's `HTTPServer` both take it (the server's
+/// own listening and HTTP settings live in their own configurations), as does
+/// `WebSocketUpgrader` for servers of your own.
+public struct WebSocketConnectionConfiguration: Sendable {
     /// Limits of each WebSocket connection (frame, message and fragment sizes).
     public var webSocket: WebSocketConfiguration
     /// Keepalive pings and the closing-handshake timeout.
@@ -13,13 +17,6 @@ public struct WebSocketServerConfiguration: Sendable {
     /// How much an `.async` handler may send ahead of a slow reader before its sends
     /// suspend. Default 1 MiB, resuming at 512 KiB.
     public var outboundBuffer: WebSocketOutboundBufferLimits
-    /// A connection must deliver a complete request head within this time, or it is
-    /// closed. This also bounds idle keep-alive HTTP connections. Default 10 s.
-    public var requestHeadTimeout: TimeAmount
-    /// How long `shutdown` waits for connections to finish before closing them. Default 10 s.
-    public var shutdownTimeout: TimeAmount
-    /// The listen backlog. Default 1024.
-    public var backlog: Int32
     /// permessage-deflate (RFC 7692), accepted when a client offers it. Off (nil) by
     /// default, as in `ws`, uWebSockets and Socket.IO: compression trades CPU and memory
     /// per connection for bandwidth, which only some applications want. Set it to
@@ -31,18 +28,70 @@ public struct WebSocketServerConfiguration: Sendable {
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
         timeouts: WebSocketTimeouts = WebSocketTimeouts(),
         outboundBuffer: WebSocketOutboundBufferLimits = WebSocketOutboundBufferLimits(),
-        requestHeadTimeout: TimeAmount = .seconds(10),
-        shutdownTimeout: TimeAmount = .seconds(10),
-        backlog: Int32 = 1024,
         compression: PerMessageDeflateConfiguration? = nil
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
         self.outboundBuffer = outboundBuffer
+        self.compression = compression
+    }
+}
+
+/// Everything a `WebSocketServer` can be tuned with. The defaults suit a public server.
+///
+/// `connection` is what each upgraded connection gets; its fields can be reached directly
+/// (`configuration.webSocket.maxMessageSize`). The rest is the server's own: CanalHTTP's
+/// `HTTPServer` has its own head timeout, shutdown timeout and backlog.
+public struct WebSocketServerConfiguration: Sendable {
+    /// What applies to each upgraded connection.
+    public var connection: WebSocketConnectionConfiguration
+    /// A connection must deliver a complete request head within this time, or it is
+    /// closed. This also bounds idle keep-alive HTTP connections. Default 10 s.
+    public var requestHeadTimeout: TimeAmount
+    /// How long `shutdown` waits for connections to finish before closing them. Default 10 s.
+    public var shutdownTimeout: TimeAmount
+    /// The listen backlog. Default 1024.
+    public var backlog: Int32
+
+    /// Limits of each WebSocket connection (frame, message and fragment sizes).
+    public var webSocket: WebSocketConfiguration {
+        get { connection.webSocket }
+        set { connection.webSocket = newValue }
+    }
+    /// Keepalive pings and the closing-handshake timeout.
+    public var timeouts: WebSocketTimeouts {
+        get { connection.timeouts }
+        set { connection.timeouts = newValue }
+    }
+    /// See `WebSocketConnectionConfiguration.outboundBuffer`.
+    public var outboundBuffer: WebSocketOutboundBufferLimits {
+        get { connection.outboundBuffer }
+        set { connection.outboundBuffer = newValue }
+    }
+    /// See `WebSocketConnectionConfiguration.compression`. Off by default.
+    public var compression: PerMessageDeflateConfiguration? {
+        get { connection.compression }
+        set { connection.compression = newValue }
+    }
+
+    public init(
+        webSocket: WebSocketConfiguration = WebSocketConfiguration(),
+        timeouts: WebSocketTimeouts = WebSocketTimeouts(),
+        outboundBuffer: WebSocketOutboundBufferLimits = WebSocketOutboundBufferLimits(),
+        requestHeadTimeout: TimeAmount = .seconds(10),
+        shutdownTimeout: TimeAmount = .seconds(10),
+        backlog: Int32 = 1024,
+        compression: PerMessageDeflateConfiguration? = nil
+    ) {
+        self.connection = WebSocketConnectionConfiguration(
+            webSocket: webSocket,
+            timeouts: timeouts,
+            outboundBuffer: outboundBuffer,
+            compression: compression
+        )
         self.requestHeadTimeout = requestHeadTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog
-        self.compression = compression
     }
 }
 

@@ -25,6 +25,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     /// Hands an upgraded connection with an async handler to the server's task group.
     private let onAsyncUpgrade: @Sendable (WebSocketAsyncSession) -> Void
     private var headTimer: Scheduled<Void>?
+    private let requestHeadTimeout: TimeAmount
     private var quiescing = false
 
     private var logger: Logger { upgrader.logger }
@@ -33,9 +34,11 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         upgrader: WebSocketUpgrader,
         encoder: HTTPResponseEncoder,
         decoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        requestHeadTimeout: TimeAmount,
         onAsyncUpgrade: @escaping @Sendable (WebSocketAsyncSession) -> Void
     ) {
         self.upgrader = upgrader
+        self.requestHeadTimeout = requestHeadTimeout
         self.encoder = encoder
         self.decoder = decoder
         self.onAsyncUpgrade = onAsyncUpgrade
@@ -84,7 +87,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         headTimer?.cancel()
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = self.logger
-        headTimer = context.eventLoop.scheduleTask(in: upgrader.configuration.requestHeadTimeout) {
+        headTimer = context.eventLoop.scheduleTask(in: requestHeadTimeout) {
             logger.debug("! no request head in time; closing")
             bound.value.close(promise: nil)
         }

@@ -36,7 +36,7 @@ import NIOHTTP1
 /// reference per connection is all a server keeps.
 public final class WebSocketUpgrader: Sendable {
     /// Connection limits, timeouts and compression of the upgraded connections.
-    public let configuration: WebSocketServerConfiguration
+    public let configuration: WebSocketConnectionConfiguration
     /// What serves each upgraded connection: `.eventLoop` callbacks start with the switch;
     /// `.async` closures start when the caller runs the returned session.
     public let handler: WebSocketServerHandler
@@ -48,7 +48,7 @@ public final class WebSocketUpgrader: Sendable {
     ///     `Origin`, authenticate, pick a subprotocol) or reject it with any status.
     ///   - handler: serves each upgraded connection.
     public init(
-        configuration: WebSocketServerConfiguration = WebSocketServerConfiguration(),
+        configuration: WebSocketConnectionConfiguration = WebSocketConnectionConfiguration(),
         logger: Logger = Logger(label: "canal.server"),
         shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in .accept },
         handler: WebSocketServerHandler
@@ -102,6 +102,14 @@ public final class WebSocketUpgrader: Sendable {
             case .reject(let rejection):
                 return .rejected(rejection)
             case .accept(let subprotocol, let headers):
+                if let subprotocol, !request.requestedProtocols.contains(subprotocol) {
+                    // RFC 6455 §4.1: the client would fail the connection on this answer. The
+                    // fault is the application's, so the client learns no more than a 500.
+                    logger.error(
+                        "! shouldUpgrade picked the subprotocol \"\(subprotocol)\" that the client did not offer (offered: \(request.requestedProtocols)); answering 500"
+                    )
+                    return .rejected(WebSocketHandshakeRejection(status: .internalServerError))
+                }
                 return .accepted(Accepted(request: request, subprotocol: subprotocol, headers: headers))
             }
         }
@@ -133,12 +141,21 @@ public final class WebSocketUpgrader: Sendable {
             codecs.append(agreement.makeExtension())
             logger.debug("= \(agreement.response)")
         }
-        let response = WebSocketServerHandshake.acceptResponse(
-            for: request,
-            subprotocol: accepted.subprotocol,
-            extensions: offers,
-            headers: accepted.headers
-        )
+        let response: HTTPResponseHead
+        do {
+            response = try WebSocketServerHandshake.acceptResponse(
+                for: request,
+                subprotocol: accepted.subprotocol,
+                extensions: offers,
+                headers: accepted.headers
+            )
+        } catch {
+            // Only an `Accepted` built outside `evaluate` gets here.
+            logger.error("! cannot accept the upgrade: \(error)")
+            for codec in codecs { codec.release() }
+            context.close(promise: nil)
+            throw error
+        }
         context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
 

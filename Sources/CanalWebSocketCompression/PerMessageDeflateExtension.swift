@@ -151,6 +151,15 @@ public final class PerMessageDeflateExtension: WebSocketExtension {
 
     // MARK: Receiving
 
+    /// Deflate makes incompressible data slightly larger (stored blocks, or Huffman codes
+    /// longer than 8 bits). This is zlib's conservative `deflateBound` for raw deflate, so
+    /// that a peer's message whose content fits the frame limit is never refused for it.
+    public func maxEncodedSize(decodedSize: Int) -> Int {
+        let size = max(0, decodedSize)
+        let (bound, overflow) = size.addingReportingOverflow(((size &+ 7) >> 3) &+ ((size &+ 63) >> 6) &+ 5)
+        return overflow ? Int.max : bound
+    }
+
     public func decode(_ payload: ByteBuffer, isFinal: Bool, limit: Int) -> Result<ByteBuffer, WebSocketProtocolError> {
         let stream: ZlibDecompressor
         if let current = decompressor {

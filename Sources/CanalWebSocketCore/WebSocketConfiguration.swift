@@ -21,6 +21,15 @@ public struct WebSocketConfiguration: Sendable, Hashable {
     /// frame. Default `nil`.
     public var outboundFragmentSize: Int?
 
+    /// How much a driver lets the application queue for a peer that stopped reading, in
+    /// bytes, counted from the moment the transport is full (its send buffer and the
+    /// driver's high-water mark, 64 KiB in NIO). Past it the connection is dropped as a slow
+    /// reader (`.slowReader`, 1008), so that one peer cannot make the server hold memory
+    /// without bound. The driver also stops reading from a peer while it cannot write to it,
+    /// which is enough for handlers that only answer what they receive. `nil` removes the
+    /// bound. Default 16 MiB.
+    public var maxUnreadOutput: Int?
+
     /// Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true.
     public var autoReplyToPings: Bool
 
@@ -35,6 +44,7 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         maxMessageSize: Int = 1 << 20,
         maxFragmentCount: Int = 1024,
         outboundFragmentSize: Int? = nil,
+        maxUnreadOutput: Int? = 16 << 20,
         autoReplyToPings: Bool = true,
         exposesPingPong: Bool = false
     ) {
@@ -42,6 +52,7 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         self.maxMessageSize = maxMessageSize
         self.maxFragmentCount = maxFragmentCount
         self.outboundFragmentSize = outboundFragmentSize
+        self.maxUnreadOutput = maxUnreadOutput
         self.autoReplyToPings = autoReplyToPings
         self.exposesPingPong = exposesPingPong
     }

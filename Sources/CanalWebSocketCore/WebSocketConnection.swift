@@ -8,8 +8,10 @@ import NIOCore
 /// `isClosing` is true it should arm one and call `closeTimeoutElapsed()` when it fires.
 ///
 /// All of RFC 6455's rules for received frames are checked here. Any violation fails
-/// the connection: a close frame with the matching code (1002, 1007, 1009) is queued,
-/// the transport is half-closed (`.shutdownOutput`), and the remaining input is discarded.
+/// the connection: a close frame with the matching code (1002, 1007, 1009) is queued and
+/// the remaining input is discarded. A server then half-closes the transport
+/// (`.shutdownOutput`); a client waits for the server to close it (RFC 6455 §7.1.1), which
+/// the driver's close timer bounds.
 /// When a closing handshake completes on a server, the output asks the driver to close the
 /// transport outright (`.closeTransport`, RFC 6455 §7.1.1); a client waits for the server
 /// to close it. Either way the driver reports the end with `receiveEOF()`.
@@ -59,6 +61,11 @@ public struct WebSocketConnection {
     private var outputs = DrainingQueue<WebSocketOutput>()
     private var pendingBytes: ByteBuffer?
     private var sendingFragmentedMessage = false
+    /// Data frames waiting behind a message sent in fragments; see `nextOutput(includingDeferredData:)`.
+    private var deferred = WebSocketDeferredOutput()
+    /// Set while this endpoint's close frame waits among the deferred data: the count of
+    /// deferred items at which it has left.
+    private var deferredCloseMark: UInt64?
 
     // Closing
     private var peerClose: (code: WebSocketCloseCode?, reason: String)?
@@ -151,6 +158,7 @@ public struct WebSocketConnection {
         state = .closed
         accumulator = nil
         message = nil
+        deferred.discardAll()
         extensions.release()
         let code: WebSocketCloseCode
         let reason: String
@@ -176,7 +184,13 @@ public struct WebSocketConnection {
     }
 
     /// The next thing to do with the transport, or nil when there is nothing to send.
-    public mutating func nextOutput() -> WebSocketOutput? {
+    ///
+    /// A message larger than `outboundFragmentSize`, and the data sent after it, leave one
+    /// frame per call, behind any control frame queued in the meantime. A driver passes
+    /// `includingDeferredData: false` while its transport has no room (a full socket
+    /// buffer), so that such data does not pile up in the transport ahead of a later pong:
+    /// control frames, and data sent while nothing is deferred, come out either way.
+    public mutating func nextOutput(includingDeferredData: Bool = true) -> WebSocketOutput? {
         if let first = outputs.popFirst() {
             return first
         }
@@ -184,11 +198,38 @@ public struct WebSocketConnection {
             pendingBytes = nil
             return .bytes(bytes)
         }
-        return nil
+        guard includingDeferredData, !deferred.isEmpty else { return nil }
+        let role = self.role
+        let maskingKeys = self.maskingKeys
+        let allocator = self.allocator
+        return deferred.next { fin, reservedBits, opcode, payload in
+            var bytes = allocator.buffer(capacity: payload.readableBytes + 14)
+            WebSocketFrameHeader.writeFrame(
+                to: &bytes,
+                fin: fin,
+                reservedBits: reservedBits,
+                opcode: opcode,
+                maskingKey: role == .client ? maskingKeys() : nil,
+                payload: payload
+            )
+            return bytes
+        }
     }
 
-    /// True when `nextOutput()` would return something.
+    /// True when `nextOutput(includingDeferredData: false)` would return something.
     public var hasOutput: Bool { !outputs.isEmpty || pendingBytes != nil }
+
+    /// True while data waits behind a fragmented message (`nextOutput(includingDeferredData:)`).
+    public var hasDeferredOutput: Bool { !deferred.isEmpty }
+
+    /// Counts of the sends that had to wait behind a fragmented message (each message,
+    /// fragment, pre-encoded message or close is one): how many were queued, how many have
+    /// left through `nextOutput`, and how many were discarded when the connection failed or
+    /// ended. A driver that promised to tell a sender when its data was written notes
+    /// `queued` right after the send and waits until `emitted` (or `discarded`) reaches it.
+    public var deferredSends: (queued: UInt64, emitted: UInt64, discarded: UInt64) {
+        (deferred.queuedCount, deferred.emittedCount, deferred.discardedCount)
+    }
 
     /// Finds the complete frames at the front of `accumulator` and unmasks them in place,
     /// before any slice of the buffer is handed out (a slice would force a copy on every
@@ -203,7 +244,10 @@ public struct WebSocketConnection {
         scanError = nil
         partialFrame = nil
         let role = self.role
-        let frameLimit = min(configuration.maxFrameSize, configuration.maxMessageSize)
+        // Whether a data frame is compressed depends on the message it belongs to, known
+        // only when it is processed: here, refuse only what no frame may be (the encoded
+        // limit when an extension uses RSV1); `sizeError` applies the exact limit.
+        let frameLimit = extensions.maxEncodedSize(decodedLimit: configuration.maxFrameSize)
         var unmaskedAtFront = partialUnmasked
         var newPartialUnmasked = 0
         var found = scanned  // reuse the array's storage
@@ -373,13 +417,37 @@ public struct WebSocketConnection {
         }
     }
 
+    /// Frame and message limits known from the header, checked before the payload is
+    /// buffered. A compressed frame is held to the frame limit plus the extension's
+    /// overhead; its message is held to the message limit after inflation (in `decode`).
     private func sizeError(_ header: WebSocketFrameHeader) -> WebSocketProtocolError? {
         guard !header.opcode.isControl else { return nil }
+        if isCompressed(header) {
+            if header.payloadLength > extensions.maxEncodedSize(decodedLimit: configuration.maxFrameSize) {
+                return WebSocketProtocolError(.frameTooBig(header.payloadLength))
+            }
+            return nil
+        }
+        if header.payloadLength > configuration.maxFrameSize {
+            return WebSocketProtocolError(.frameTooBig(header.payloadLength))
+        }
         let soFar = message?.data.readableBytes ?? 0
-        if soFar + header.payloadLength > configuration.maxMessageSize, !(message?.compressed ?? false) {
+        if soFar + header.payloadLength > configuration.maxMessageSize {
             return WebSocketProtocolError(.messageTooBig)
         }
         return nil
+    }
+
+    /// Whether the frame's payload goes through the extension: RSV1 on the first frame of
+    /// a message (RFC 7692 §6), or a continuation of such a message.
+    private func isCompressed(_ header: WebSocketFrameHeader) -> Bool {
+        switch header.opcode {
+        case .continuation:
+            return message?.compressed ?? false
+        default:
+            return header.reservedBits & WebSocketFrameHeader.rsv1 != 0
+                && extensions.reservedBits & WebSocketFrameHeader.rsv1 != 0
+        }
     }
 
     private func isTextInProgress(_ header: WebSocketFrameHeader) -> Bool {
@@ -502,10 +570,11 @@ public struct WebSocketConnection {
         peerClose = (code, reason)
         switch state {
         case .open:
-            // RFC 6455 §5.5.1: answer with a close frame, echoing the status code.
+            // RFC 6455 §5.5.1: answer with a close frame, echoing the status code (after
+            // the message being sent, which the RFC allows).
             var body = allocator.buffer(capacity: 2)
             if let code { body.writeInteger(code.rawValue) }
-            writeFrame(opcode: .close, payload: body)
+            queueCloseFrame(body)
         case .closeSent:
             break
         case .closeHandshakeDone, .failed, .closed:
@@ -522,21 +591,36 @@ public struct WebSocketConnection {
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): sends a close frame with the error's code
-    /// unless one was sent already, half-closes the transport and ignores further input.
+    /// unless one was sent already and ignores further input. A server half-closes the
+    /// transport; a client leaves that to the server.
     public mutating func fail(_ error: WebSocketProtocolError) {
         switch state {
         case .open:
+            // The close frame goes ahead of any data still waiting, which is dropped.
+            deferred.discardAll()
             writeCloseFrame(code: error.closeCode, reason: error.reason)
         case .closeSent:
-            break
+            if let mark = deferredCloseMark, deferred.emittedCount < mark {
+                // Our close frame had not left yet: send one with the error's code now.
+                deferred.discardAll()
+                writeCloseFrame(code: error.closeCode, reason: error.reason)
+            }
+            deferred.discardAll()
         case .closeHandshakeDone, .failed, .closed:
             return
         }
+        deferredCloseMark = nil
         failure = error
         state = .failed
         message = nil
         dropInput()
-        enqueue(.shutdownOutput)
+        // RFC 6455 §7.1.1: the server closes the TCP connection first; a client should wait
+        // for it (within the close timeout) so that the server does not hold TIME_WAIT.
+        if role == .server {
+            enqueue(.shutdownOutput)
+        } else {
+            flushPendingBytes()
+        }
     }
 
     // MARK: - Output
@@ -572,12 +656,40 @@ public struct WebSocketConnection {
                 }
                 return bytes
             }
-            appendBytes(frames)
+            appendFrames(frames)
             return
         }
-        Self.forEachFrame(of: message, extensions: extensions, fragmentSize: configuration.outboundFragmentSize) {
-            fin, reservedBits, opcode, payload in
-            writeFrame(fin: fin, reservedBits: reservedBits, opcode: opcode, payload: payload)
+        var data = message.data
+        var reservedBits: UInt8 = 0
+        if let encoded = extensions.encode(data, compression: message.compression) {
+            data = encoded
+            reservedBits = WebSocketFrameHeader.rsv1
+        }
+        let fragmentSize = outboundFragmentSize
+        if let fragmentSize, data.readableBytes > fragmentSize || !deferred.isEmpty {
+            deferred.append(
+                .message(data: data, opcode: message.opcode, reservedBits: reservedBits, fragmentSize: fragmentSize)
+            )
+        } else if !deferred.isEmpty {
+            deferred.append(.message(data: data, opcode: message.opcode, reservedBits: reservedBits, fragmentSize: .max))
+        } else {
+            writeFrame(reservedBits: reservedBits, opcode: message.opcode, payload: data)
+        }
+    }
+
+    /// `outboundFragmentSize` when it asks for fragments (0 and below do not).
+    private var outboundFragmentSize: Int? {
+        configuration.outboundFragmentSize.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// Queues frames encoded once for several connections: behind deferred data, or as
+    /// deferred data themselves when they are the fragments of one message.
+    private mutating func appendFrames(_ frames: ByteBuffer) {
+        let isFragmented = outboundFragmentSize.map { frames.readableBytes > $0 + 14 } ?? false
+        if isFragmented || !deferred.isEmpty {
+            deferred.append(.frames(frames))
+        } else {
+            appendBytes(frames)
         }
     }
 
@@ -615,7 +727,11 @@ public struct WebSocketConnection {
     ) throws(WebSocketUsageError) {
         guard state == .open else { throw .notOpen }
         let opcode: WebSocketOpcode = sendingFragmentedMessage ? .continuation : (kind == .text ? .text : .binary)
-        writeFrame(fin: isFinal, opcode: opcode, payload: data)
+        if deferred.isEmpty {
+            writeFrame(fin: isFinal, opcode: opcode, payload: data)
+        } else {
+            deferred.append(.frame(fin: isFinal, opcode: opcode, payload: data))
+        }
         sendingFragmentedMessage = !isFinal
     }
 
@@ -646,7 +762,12 @@ public struct WebSocketConnection {
         if code == nil, !reason.isEmpty { throw .closeCodeNotSendable }
         guard reason.utf8.count <= 123 else { throw .closeReasonTooLong }
         guard state == .open else { return }
-        writeCloseFrame(code: code, reason: reason)
+        var body = allocator.buffer(capacity: 2 + reason.utf8.count)
+        if let code {
+            body.writeInteger(code.rawValue)
+            body.writeString(reason)
+        }
+        queueCloseFrame(body)
         state = .closeSent
     }
 
@@ -655,7 +776,7 @@ public struct WebSocketConnection {
     public mutating func sendPreEncoded(_ frames: ByteBuffer) throws(WebSocketUsageError) {
         guard state == .open else { throw .notOpen }
         guard role == .server else { throw WebSocketUsageError("only servers may send pre-encoded frames") }
-        appendBytes(frames)
+        appendFrames(frames)
     }
 
     private mutating func writeCloseFrame(code: WebSocketCloseCode?, reason: String) {
@@ -665,6 +786,17 @@ public struct WebSocketConnection {
             body.writeString(reason)
         }
         writeFrame(opcode: .close, payload: body)
+    }
+
+    /// A close frame that ends the data sent so far: behind deferred data, if any (RFC 6455
+    /// §5.5.1: no data frame may follow it).
+    private mutating func queueCloseFrame(_ body: ByteBuffer) {
+        if deferred.isEmpty {
+            writeFrame(opcode: .close, payload: body)
+        } else {
+            deferred.append(.frame(fin: true, opcode: .close, payload: body))
+            deferredCloseMark = deferred.queuedCount
+        }
     }
 
     /// Payloads at least this large travel as their own buffer instead of being copied.
@@ -718,7 +850,12 @@ public struct WebSocketConnection {
         }
     }
 
+    /// Queues a transport action behind everything sent so far, deferred data included.
     private mutating func enqueue(_ output: WebSocketOutput) {
+        if !deferred.isEmpty {
+            deferred.append(.transport(output))
+            return
+        }
         flushPendingBytes()
         outputs.append(output)
     }
@@ -733,6 +870,12 @@ struct DrainingQueue<Element> {
 
     mutating func append(_ element: Element) {
         elements.append(element)
+    }
+
+    /// Runs `body` on the first element, in place; nil when the queue is empty.
+    mutating func withFirst<Result>(_ body: (inout Element) -> Result) -> Result? {
+        guard head < elements.count else { return nil }
+        return body(&elements[head])
     }
 
     mutating func popFirst() -> Element? {

@@ -27,6 +27,12 @@ public protocol WebSocketExtension: AnyObject {
     /// The default is `""` for `.never` and `nil` otherwise.
     func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String?
 
+    /// The largest frame payload that may carry `decodedSize` bytes of message once
+    /// encoded, so that a frame whose content is within the frame limit is not refused
+    /// for the encoding's own overhead (incompressible data grows under deflate). The
+    /// default is `decodedSize`.
+    func maxEncodedSize(decodedSize: Int) -> Int
+
     /// The connection ended: free anything held.
     func release()
 }
@@ -39,6 +45,8 @@ extension WebSocketExtension {
     public func sharedEncodingKey(forLength length: Int, compression: WebSocketMessage.Compression) -> String? {
         compression == .never ? "" : nil
     }
+
+    public func maxEncodedSize(decodedSize: Int) -> Int { decodedSize }
 }
 
 /// The negotiated extensions as one unit. At most one may use RSV1.
@@ -72,6 +80,12 @@ struct WebSocketExtensionPipeline {
         guard let codec else { return "" }
         guard let key = codec.sharedEncodingKey(forLength: length, compression: compression) else { return nil }
         return key.isEmpty ? "" : codec.name + ";" + key
+    }
+
+    /// The frame limit for frames marked with RSV1: `decodedLimit` plus the codec's overhead.
+    func maxEncodedSize(decodedLimit: Int) -> Int {
+        guard let codec else { return decodedLimit }
+        return max(decodedLimit, codec.maxEncodedSize(decodedSize: decodedLimit))
     }
 
     func release() {

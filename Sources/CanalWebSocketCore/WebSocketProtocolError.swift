@@ -22,6 +22,7 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
         case dataAfterClose
         case extensionFailure(String)
         case keepaliveTimeout
+        case slowReader
     }
 
     let kind: Kind
@@ -39,6 +40,8 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
             return .invalidFramePayloadData
         case .keepaliveTimeout:
             return .internalError
+        case .slowReader:
+            return .policyViolation
         case .reservedBitsSet, .reservedOpcode, .unmaskedClientFrame, .maskedServerFrame,
             .fragmentedControlFrame, .controlFrameTooLong, .lengthTooLarge,
             .unexpectedContinuation, .expectedContinuation, .invalidCloseCode,
@@ -68,6 +71,7 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
         case .dataAfterClose: return "data after close"
         case .extensionFailure: return "extension error"
         case .keepaliveTimeout: return "keepalive ping timeout"
+        case .slowReader: return "too slow to read"
         }
     }
 
@@ -84,6 +88,10 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
 
     /// The peer did not answer a keepalive ping in time (1011, as python `websockets`).
     public static let keepaliveTimeout = WebSocketProtocolError(.keepaliveTimeout)
+
+    /// The peer left more than `maxUnreadOutput` bytes unread (1008; the frame rarely gets
+    /// through, as the peer is not reading).
+    public static let slowReader = WebSocketProtocolError(.slowReader)
 
     /// A message over `maxMessageSize`, such as one that inflates past it (1009).
     public static let messageTooBig = WebSocketProtocolError(.messageTooBig)
@@ -106,4 +114,7 @@ public struct WebSocketUsageError: Error, Hashable, Sendable, CustomStringConver
     static let closeCodeNotSendable = WebSocketUsageError("this close code may not be sent")
     static let closeReasonTooLong = WebSocketUsageError("close reasons are limited to 123 bytes of UTF-8")
     static let fragmentSequence = WebSocketUsageError("a fragmented message is already being sent")
+    static func subprotocolNotOffered(_ name: String) -> WebSocketUsageError {
+        WebSocketUsageError("the client did not offer the subprotocol \"\(name)\"")
+    }
 }

@@ -99,6 +99,9 @@ public enum WebSocketServerHandshake {
     ///
     /// - Parameters:
     ///   - subprotocol: one of `request.requestedProtocols`, or nil.
+    /// - Throws: `WebSocketUsageError` when `subprotocol` is not one the client offered:
+    ///   RFC 6455 §4.1 has the client fail the connection on such a response, so a server
+    ///   should refuse the upgrade instead (a 500 says the fault is the server's).
     ///   - extensions: the accepted extensions with their response parameters.
     ///   - headers: extra headers, such as `Set-Cookie`.
     public static func acceptResponse(
@@ -106,14 +109,16 @@ public enum WebSocketServerHandshake {
         subprotocol: String? = nil,
         extensions: [WebSocketExtensionOffer] = [],
         headers extra: HTTPHeaders = HTTPHeaders()
-    ) -> HTTPResponseHead {
+    ) throws(WebSocketUsageError) -> HTTPResponseHead {
+        if let subprotocol, !request.requestedProtocols.contains(subprotocol) {
+            throw WebSocketUsageError.subprotocolNotOffered(subprotocol)
+        }
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + extra.count)
         headers.add(name: "Upgrade", value: "websocket")
         headers.add(name: "Connection", value: "Upgrade")
         headers.add(name: "Sec-WebSocket-Accept", value: WebSocketHandshake.acceptValue(forKey: request.key))
         if let subprotocol {
-            precondition(request.requestedProtocols.contains(subprotocol), "the client did not offer \(subprotocol)")
             headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
         }
         if !extensions.isEmpty {

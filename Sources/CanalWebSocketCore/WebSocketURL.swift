@@ -29,6 +29,11 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `text`, or throws an error that says what is wrong with it.
     public init(parsing text: String) throws(ParseError) {
+        // RFC 3986 §2: no spaces or control characters anywhere; they would also reach the
+        // request line and the Host header as they are.
+        if text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
+            throw ParseError(description: "spaces and control characters are not allowed in \"\(text)\"")
+        }
         var rest = Substring(text)
         if let colon = rest.firstIndex(of: ":"), rest[colon...].hasPrefix("://"), Self.isScheme(rest[..<colon]) {
             let scheme = rest[..<colon].lowercased()
@@ -70,6 +75,13 @@ public struct WebSocketURL: Sendable, Hashable, CustomStringConvertible {
             host = String(authority)
         }
         guard !host.isEmpty else { throw ParseError(description: "no host in \"\(text)\"") }
+        // RFC 3986 §3.2.2: an IPv6 address is written in brackets and a name has no colon
+        // or bracket; anything else would print as a different URL.
+        let isLiteral = authority.first == "["
+        guard isLiteral ? host.allSatisfy({ $0.isHexDigit || ":.%".contains($0) }) : !host.contains(where: { ":[]".contains($0) })
+        else {
+            throw ParseError(description: "invalid host \"\(host)\" in \"\(text)\" (IPv6 addresses go in brackets)")
+        }
         if let portText {
             guard portText.allSatisfy(\.isASCIIDigit), let value = Int(portText), (1...65535).contains(value) else {
                 throw ParseError(description: "invalid port \"\(portText)\" in \"\(text)\"")

@@ -145,7 +145,7 @@ struct Serve: AsyncParsableCommand {
         var router = HTTPRouter()
         io.install(on: &router)
         var configuration = HTTPServerConfiguration()
-        configuration.webSocket = webSocketConfiguration()
+        configuration.webSocket = webSocketConfiguration().connection
         // Engine.IO's heartbeat watches the connection; WebSocket pings would double it.
         configuration.webSocket.timeouts.keepaliveInterval = nil
         let http = try await HTTPServer.bind(
@@ -174,7 +174,7 @@ struct Serve: AsyncParsableCommand {
         DemoSite.installSocketIOExamples(on: io, console: console)
         io.install(on: &router)
         var configuration = HTTPServerConfiguration()
-        configuration.webSocket = webSocketConfiguration()
+        configuration.webSocket = webSocketConfiguration().connection
         configuration.requestHeadTimeout = .seconds(server.requestHeadTimeout)
         configuration.shutdownTimeout = .seconds(server.shutdownTimeout)
         configuration.maxRequestLineLength = site.maxRequestLine

@@ -164,6 +164,26 @@ import Testing
         }
     }
 
+    @Test func bodyTricklingInWithoutPausingIsCutByTheBodyTimeout() async throws {
+        // A slow POST: a byte every 50 ms never pauses for the 1 s head timeout, but the
+        // whole body must arrive within the 2 s body timeout.
+        var configuration = HTTPServerConfiguration()
+        configuration.requestHeadTimeout = .seconds(1)
+        configuration.requestBodyTimeout = .seconds(2)
+        try await withServer(configuration: configuration) { server, _ in
+            let connection = try await RawConnection.connect(port: server.port)
+            defer { connection.close() }
+            let start = ContinuousClock.now
+            try await connection.send("POST /echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+            while !connection.isClosed, ContinuousClock.now - start < .seconds(8) {
+                try? await connection.send("a")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(connection.isClosed)
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
+
     @Test func webSocketEchoOnTheSamePortAsFiles() async throws {
         try await withServer { server, _ in
             let reply = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(server.port)/ws") {
@@ -173,6 +193,44 @@ import Testing
                 return nil
             }
             #expect(reply == "same port")
+        }
+    }
+
+    @Test func webSocketSettingsOfferedUnderHTTPServerAreOnlyThoseThatApplyToEachConnection() {
+        // The server-wide settings (head timeout, shutdown timeout, backlog) are the
+        // HTTPServer's own; a second copy under `webSocket` would be silently ignored.
+        let offered = Mirror(reflecting: HTTPServerConfiguration().webSocket).children.compactMap(\.label)
+        #expect(Set(offered) == ["webSocket", "timeouts", "outboundBuffer", "compression"])
+    }
+
+    @Test func webSocketLimitsAndCompressionSetUnderHTTPServerApply() async throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.webSocket.webSocket.maxMessageSize = 1000
+        configuration.webSocket.compression = .balanced
+        try await withServer(configuration: configuration) { server, _ in
+            let raw = try await RawConnection.connect(port: server.port)
+            defer { raw.close() }
+            try await raw.send(
+                rawUpgradeRequest(path: "/ws", extraHeaders: ["Sec-WebSocket-Extensions: permessage-deflate"]))
+            let (response, _) = try await waitForFrames(0, on: raw)
+            #expect(response.status == 101)
+            #expect(response.header("Sec-WebSocket-Extensions")?.hasPrefix("permessage-deflate") == true)
+
+            let events = try await WebSocketClient.connect(to: "ws://127.0.0.1:\(server.port)/ws") {
+                inbound, outbound, _ in
+                try await outbound.send(text: String(repeating: "x", count: 900))
+                try await outbound.send(text: String(repeating: "y", count: 1001))
+                var events: [String] = []
+                for try await event in inbound {
+                    switch event {
+                    case .message(let message): events.append("message \(message.data.readableBytes)")
+                    case .closeReceived(let code, _): events.append("close \(code?.rawValue ?? 0)")
+                    default: break
+                    }
+                }
+                return events
+            }
+            #expect(events == ["message 900", "close 1009"])
         }
     }
 

@@ -165,6 +165,75 @@ struct PerMessageDeflateCodecTests {
         #expect(events == [.message(.binary(payload))])
     }
 
+    // MARK: Frame limit on the wire, message limit after inflation
+
+    /// Bytes that deflate cannot shrink (a xorshift sequence), so the compressed frame is a
+    /// little larger than the message.
+    static func incompressible(_ count: Int) -> [UInt8] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { _ in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+    }
+
+    @Test
+    func serverReceivesIncompressibleMessageJustUnderTheDefaultLimitsDeliversIt() {
+        // The compressed frame is larger on the wire than the 1 MiB frame and message limits;
+        // what counts is that the message inflates to less than the message limit.
+        let payload = Self.incompressible((1 << 20) - 16)
+        let compressed = rawDeflate(payload)
+        #expect(compressed.count > 1 << 20)
+        var (server, _) = deflateEndpoint(.server)
+        let events = server.feed(frame(opBinary, compressed, rsv1: true, masked: true))
+        #expect(events == [.message(.binary(payload))])
+        #expect(server.drainBytes().isEmpty)
+    }
+
+    @Test
+    func serverReceivesCompressedFrameOverItsLimitButSmallMessageLimitChecksEachAtItsOwnPlace() {
+        // A 40,000-byte frame under a 64 KiB frame limit inflates past a 50,000-byte message
+        // limit: 1009 from the inflation, not from the frame's wire size.
+        let payload = Self.incompressible(40_000) + [UInt8](repeating: 0x61, count: 200_000)
+        let compressed = rawDeflate(payload)
+        #expect(compressed.count < 50_000)
+        var limits = WebSocketConfiguration(maxFrameSize: 64 * 1024, maxMessageSize: 50_000)
+        var (server, codec) = deflateEndpoint(.server, limits: limits)
+        _ = server.feed(frame(opBinary, compressed, rsv1: true, masked: true))
+        #expect(closeCode(inServerOutput: server.drainBytes()) == 1009)
+        #expect(codec.lastInflatedCount == 50_001)
+
+        // The same message with room for it gets through, although its frame is larger than
+        // the message limit.
+        let small = Self.incompressible(45_000)
+        let smallCompressed = rawDeflate(small)
+        #expect(smallCompressed.count > 45_000)
+        limits.maxMessageSize = 45_000
+        (server, _) = deflateEndpoint(.server, limits: limits)
+        #expect(server.feed(frame(opBinary, smallCompressed, rsv1: true, masked: true)) == [.message(.binary(small))])
+    }
+
+    @Test
+    func serverReceivesCompressedFrameBeyondTheFrameLimitAndDeflateOverheadFailsWith1009BeforeBuffering() {
+        let limits = WebSocketConfiguration(maxFrameSize: 10_000, maxMessageSize: 1 << 20)
+        var (server, codec) = deflateEndpoint(.server, limits: limits)
+        // Only the header of a 20,000-byte compressed frame: refused before its payload.
+        let header = Array(frame(opBinary, [UInt8](repeating: 0, count: 20_000), rsv1: true, masked: true).prefix(8))
+        _ = server.feed(header)
+        #expect(closeCode(inServerOutput: server.drainBytes()) == 1009)
+        #expect(codec.lastInflatedCount == 0)
+    }
+
+    @Test
+    func serverReceivesUncompressedFrameStillHeldToTheFrameLimit() {
+        let limits = WebSocketConfiguration(maxFrameSize: 10_000, maxMessageSize: 1 << 20)
+        var (server, _) = deflateEndpoint(.server, limits: limits)
+        _ = server.feed(frame(opBinary, [UInt8](repeating: 1, count: 10_001), masked: true))
+        #expect(closeCode(inServerOutput: server.drainBytes()) == 1009)
+    }
+
     @Test
     func exactBufferHasExactlyTheRoomAsked() {
         for capacity in [1, 100, 1000, 65_537, (1 << 20) + 1] {

@@ -128,7 +128,7 @@ struct ClientHandshakeTests {
             name: "permessage-deflate",
             parameters: [.init(name: "client_max_window_bits", value: "12")]
         )
-        let response = WebSocketServerHandshake.acceptResponse(
+        let response = try WebSocketServerHandshake.acceptResponse(
             for: request, subprotocol: "superchat", extensions: [accepted])
         let result = handshake.validate(response)
         #expect(result == .success(.init(subprotocol: "superchat", extensions: [accepted])))

@@ -193,4 +193,26 @@ struct ClientReceiveTests {
         let transcript = feed(input, to: .client)
         #expect(transcript.events == [.message(.text("🌍 €"))])
     }
+
+    // MARK: §7.1.1 who closes TCP
+
+    @Test
+    func clientFailingTheConnectionSendsCloseAndWaitsForTheServerToEndTCP() {
+        // RFC 6455 §7.1.1: "the client SHOULD wait for the server to close the connection".
+        // No half-close: the close timer bounds the wait, the server's FIN ends it.
+        var client = makeConnection(.client)
+        client.receive(serverFrame(.text, hex("C0 80")))
+        #expect(client.drainEvents() == [])
+        let error = WebSocketProtocolError(.invalidUTF8)
+        #expect(client.drainSent() == [.bytes(clientFrame(.close, closeBody(1007, error.reason)))])
+        #expect(client.state == .failed)
+        #expect(client.isClosing)
+        client.receiveEOF()
+        #expect(
+            client.drainEvents() == [
+                .closed(WebSocketCloseStatus(code: .abnormalClosure, reason: "", wasClean: false, error: error))
+            ]
+        )
+        #expect(client.drainSent() == [])
+    }
 }

@@ -217,6 +217,89 @@ struct SendTests {
         #expect(receiver.state == .open)
     }
 
+    // MARK: control frames between the fragments of a large message
+
+    @Test
+    func serverSendingFragmentedMessageAnswersAPingBeforeTheRemainingFragments() {
+        // RFC 6455 §5.4: control frames may be injected between fragments. The message
+        // leaves a fragment at a time, so the pong waits behind one fragment, not all.
+        var server = makeConnection(.server, configuration: Self.fragmenting(4))
+        must { try server.send(.binary(Array(0..<16))) }
+        #expect(server.hasDeferredOutput)
+        guard case .bytes(let first)? = server.nextOutput() else {
+            Issue.record("no first fragment")
+            return
+        }
+        #expect(first.bytes == serverFrame(.binary, [0, 1, 2, 3], fin: false))
+        server.receive(clientFrame(.ping, "p"))
+        #expect(server.drainEvents() == [.ping(ByteBuffer(string: "p"))])
+        #expect(
+            server.drainSent() == [
+                .bytes(
+                    serverFrame(.pong, "p") + serverFrame(.continuation, [4, 5, 6, 7], fin: false)
+                        + serverFrame(.continuation, [8, 9, 10, 11], fin: false)
+                        + serverFrame(.continuation, [12, 13, 14, 15])
+                )
+            ]
+        )
+    }
+
+    @Test
+    func clientSendingFragmentedMessageWithoutRoomStillHandsOutItsPong() {
+        // A driver whose transport is full asks without deferred data: the pong comes out,
+        // the fragments wait.
+        var client = makeConnection(.client, configuration: Self.fragmenting(3))
+        must { try client.send(.binary([1, 2, 3, 4, 5, 6, 7])) }
+        let beforePing = client.nextOutput(includingDeferredData: false)
+        #expect(beforePing == nil)
+        client.receive(serverFrame(.ping, "x"))
+        _ = client.drainEvents()
+        let pong = client.nextOutput(includingDeferredData: false)
+        #expect(pong == .bytes(ByteBuffer(bytes: clientFrame(.pong, "x"))))
+        let afterPong = client.nextOutput(includingDeferredData: false)
+        #expect(afterPong == nil)
+        #expect(
+            client.drainSent() == [
+                .bytes(
+                    clientFrame(.binary, [1, 2, 3], fin: false) + clientFrame(.continuation, [4, 5, 6], fin: false)
+                        + clientFrame(.continuation, [7])
+                )
+            ]
+        )
+    }
+
+    @Test
+    func serverMessagesAndCloseSentBehindAFragmentedMessageKeepTheirOrder() {
+        var server = makeConnection(.server, configuration: Self.fragmenting(2))
+        must { try server.send(.text("abcd")) }
+        must { try server.send(.text("e")) }
+        must { try server.sendPreEncoded(ByteBuffer(bytes: serverFrame(.text, "f"))) }
+        must { try server.close(code: .normalClosure) }
+        #expect(server.deferredSends.queued == 4)
+        #expect(throws: WebSocketUsageError.notOpen) { try server.sendPing(ByteBuffer(string: "p")) }
+        #expect(
+            server.drainSent() == [
+                .bytes(
+                    serverFrame(.text, "ab", fin: false) + serverFrame(.continuation, "cd")
+                        + serverFrame(.text, "e") + serverFrame(.text, "f") + serverFrame(.close, closeBody(1000))
+                )
+            ]
+        )
+        #expect(server.deferredSends.emitted == 4)
+    }
+
+    @Test
+    func serverFailingWhileAFragmentedMessageWaitsSendsItsCloseAtOnceAndDropsTheRest() {
+        var server = makeConnection(.server, configuration: Self.fragmenting(2))
+        must { try server.send(.text("abcdef")) }
+        _ = server.nextOutput()
+        server.receive(clientFrame(.text, hex("C0 80")))
+        _ = server.drainEvents()
+        let error = WebSocketProtocolError(.invalidUTF8)
+        #expect(server.drainSent() == [.bytes(serverFrame(.close, closeBody(1007, error.reason))), .shutdownOutput])
+        #expect(server.deferredSends.discarded == 1)
+    }
+
     // MARK: sendFragment
 
     @Test

@@ -144,9 +144,9 @@ struct ServerHandshakeTests {
     }
 
     @Test
-    func serverAcceptsKeyWithSurroundingSpacesAndHashesItTrimmed() {
+    func serverAcceptsKeyWithSurroundingSpacesAndHashesItTrimmed() throws {
         guard let request = Self.accepted(Self.request([("Sec-WebSocket-Key", "  \(Self.sampleKey) ")])) else { return }
-        let response = WebSocketServerHandshake.acceptResponse(for: request)
+        let response = try WebSocketServerHandshake.acceptResponse(for: request)
         #expect(response.headers["Sec-WebSocket-Accept"] == [Self.sampleAccept])
     }
 
@@ -285,9 +285,9 @@ struct ServerHandshakeTests {
     // MARK: §4.2.2 answering
 
     @Test
-    func serverAcceptResponseIs101WithTheRFCAcceptValue() {
+    func serverAcceptResponseIs101WithTheRFCAcceptValue() throws {
         guard let request = Self.accepted(Self.request()) else { return }
-        let response = WebSocketServerHandshake.acceptResponse(for: request)
+        let response = try WebSocketServerHandshake.acceptResponse(for: request)
         #expect(response.status == .switchingProtocols)
         #expect(response.version == .http1_1)
         #expect(response.headers["Upgrade"] == ["websocket"])
@@ -298,12 +298,12 @@ struct ServerHandshakeTests {
     }
 
     @Test
-    func serverAcceptResponseCarriesSubprotocolExtensionsAndExtraHeaders() {
+    func serverAcceptResponseCarriesSubprotocolExtensionsAndExtraHeaders() throws {
         let head = Self.request(adding: [("Sec-WebSocket-Protocol", "chat, superchat")])
         guard let request = Self.accepted(head) else { return }
         var extra = HTTPHeaders()
         extra.add(name: "Set-Cookie", value: "id=1")
-        let response = WebSocketServerHandshake.acceptResponse(
+        let response = try WebSocketServerHandshake.acceptResponse(
             for: request,
             subprotocol: "superchat",
             extensions: [
@@ -314,5 +314,19 @@ struct ServerHandshakeTests {
         #expect(response.headers["Sec-WebSocket-Protocol"] == ["superchat"])
         #expect(response.headers["Sec-WebSocket-Extensions"] == ["permessage-deflate; server_no_context_takeover"])
         #expect(response.headers["Set-Cookie"] == ["id=1"])
+    }
+
+    @Test
+    func serverAcceptResponseWithUnofferedSubprotocolThrowsInsteadOfStopping() {
+        // RFC 6455 §4.1: a client fails the connection when the server names a subprotocol
+        // it did not offer; building such a response is the application's mistake.
+        let head = Self.request(adding: [("Sec-WebSocket-Protocol", "chat")])
+        guard let request = Self.accepted(head) else { return }
+        #expect(throws: WebSocketUsageError.self) {
+            try WebSocketServerHandshake.acceptResponse(for: request, subprotocol: "superchat")
+        }
+        #expect(throws: WebSocketUsageError.self) {
+            try WebSocketServerHandshake.acceptResponse(for: Self.accepted(Self.request())!, subprotocol: "chat")
+        }
     }
 }

@@ -106,6 +106,10 @@ struct WebSocketURLTests {
         "ws://example.com:abc", "ws://example.com:", "ws://example.com:-1", "ws://example.com:+80",
         "ws://example.com: 80",  // bad ports
         "ws://[::1", "ws://[::1]x", "ws://[::1]:", "ws://[]:80",  // bad IPv6 literals
+        // Found by FuzzClientHandshake: a colon or bracket in a host outside brackets, and
+        // control characters, parsed into a URL that printed as another one.
+        "wss://22001:db8:\u{0}\u{0}:1]:443/", "ws://::1:80/", "ws://a]b/", "ws://[a::g]/",
+        "ws://example.com/a b", "ws://exa\u{0}mple.com/", "ws://example.com/\r\nX-Injected: 1",
     ])
     func urlRejectsInvalidText(_ text: String) {
         #expect(throws: WebSocketURL.ParseError.self) { try WebSocketURL(parsing: text) }

@@ -117,4 +117,29 @@ struct CallbackRepliesTests {
         #expect(written.prefix(3) == [.message(.text("x")), .message(.text("last")), .closeReceived(code: .normalClosure, reason: "done")])
         _ = try? channel.finish()
     }
+
+    @Test
+    func handlerWhoseCallbackKeepsItsSocketIsFreedAfterTheConnectionCloses() throws {
+        // `.eventLoopWithSocket` callbacks keep the socket, which holds the handler: the
+        // handler must let go of the callback at the end (LeakSanitizer found three such
+        // handlers left after the suite).
+        weak var weakHandler: WebSocketChannelHandler?
+        do {
+            let handler = WebSocketChannelHandler(
+                connection: WebSocketConnection(role: .server),
+                timeouts: WebSocketTimeouts(keepaliveInterval: nil)
+            )
+            let socket = WebSocketLoopSocket(handler: handler)
+            handler.setCallback { event, _ in
+                if case .message(let message) = event { socket.send(message) }
+            }
+            weakHandler = handler
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(handler)
+            try channel.writeInbound(try clientFrames([.text("hello")]))
+            channel.pipeline.fireChannelInactive()
+            _ = try? channel.finish()
+        }
+        #expect(weakHandler == nil)
+    }
 }

@@ -116,6 +116,30 @@ struct RawSocketTests {
     }
 
     @Test
+    func serverWhoseShouldUpgradePicksAnUnofferedSubprotocolAnswers500AndKeepsServing() async throws {
+        // Caller misuse: the hook names a subprotocol the client never offered. The upgrade
+        // is refused with 500; the server process and its other connections carry on.
+        let shouldUpgrade: @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { request in
+            request.path == "/wrong" ? .accept(subprotocol: "not-offered") : .accept
+        }
+        try await withServer(shouldUpgrade: shouldUpgrade, handler: asyncEcho) { server in
+            let wrong = try await RawClient.connect(port: server.port)
+            defer { wrong.close() }
+            try await wrong.write(upgradeRequest(path: "/wrong", extraHeaders: ["Sec-WebSocket-Protocol: chat"]))
+            let refused = try await wrong.readResponse()
+            #expect(refused.status == 500)
+            #expect(refused.header("Sec-WebSocket-Protocol") == nil)
+            #expect(!refused.bodyText.contains("not-offered"))
+            try await wrong.waitForClose()
+
+            let good = try await RawClient.connect(port: server.port)
+            defer { good.close() }
+            let accepted = try await good.handshake(path: "/")
+            #expect(accepted.status == 101)
+        }
+    }
+
+    @Test
     func garbageInsteadOfRequestGets400OrCloseWithoutWaitingForTimeout() async throws {
         // The head timeout is long here: the connection must end because of the bad
         // request, not because the timer fired.
