@@ -182,6 +182,8 @@ let package = Package(
                 "CanalDemoSite",
                 "CanalSocketIO",
                 "CanalSocketIOCore",
+                "CanalSocketIORedis",
+                "CanalRedis",
                 "CanalEngineIO",
                 "CanalEngineIOCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

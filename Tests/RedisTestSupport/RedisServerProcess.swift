@@ -8,7 +8,7 @@ import Glibc
 public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     private let arguments: [String]
-    private var process: Process?
+    private var pid: pid_t?
 
     public init(arguments: [String] = [], port: Int? = nil) throws {
         self.port = try port ?? Self.freePort()
@@ -30,37 +30,50 @@ public final class RedisServerProcess: @unchecked Sendable {
         guard let executable = Self.executable else {
             throw TestFailure("redis-server not found: install Debian's redis-server (scripts/debian-packages.txt)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        let arguments = [
+            executable, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
-        ] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        ] + self.arguments
+        // posix_spawn, not Foundation's Process: its waitUntilExit hung here when called
+        // from a test task, and its children kept the test runner's output pipe open.
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, nil, &argv, environ)
+        guard status == 0 else { throw TestFailure("could not start redis-server: error \(status)") }
+        pid = child
         try waitUntilListening()
     }
 
-    public func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
-    }
+    public func stop() { end(SIGTERM) }
 
     /// SIGKILL: no goodbye to clients.
-    public func kill() {
-        guard let process, process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
+    public func kill() { end(SIGKILL) }
+
+    private func end(_ signal: Int32) {
+        guard let pid else { return }
+        self.pid = nil
+        // A paused (SIGSTOP) server would never act on SIGTERM.
+        _ = Glibc.kill(pid, SIGCONT)
+        _ = Glibc.kill(pid, signal)
+        var status: Int32 = 0
+        for _ in 0..<200 {
+            if waitpid(pid, &status, WNOHANG) == pid { return }
+            usleep(10_000)
+        }
+        _ = Glibc.kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
     }
 
     /// SIGSTOP / SIGCONT: the server keeps its connections but answers nothing.
-    public func pause() { process.map { _ = Foundation.kill($0.processIdentifier, SIGSTOP) } }
-    public func resume() { process.map { _ = Foundation.kill($0.processIdentifier, SIGCONT) } }
+    public func pause() { pid.map { _ = Glibc.kill($0, SIGSTOP) } }
+    public func resume() { pid.map { _ = Glibc.kill($0, SIGCONT) } }
 
     /// Plain blocking sockets: this runs before any event loop is involved.
     private func waitUntilListening() throws {
