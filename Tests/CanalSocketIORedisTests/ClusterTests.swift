@@ -64,7 +64,7 @@ import Testing
         await b.cluster.close()
     }
 
-    @Test func fetchSocketsTimesOutWhenAServerDoesNotAnswer() async throws {
+    @Test func fetchSocketsStopsWaitingForAServerThatWentSilent() async throws {
         let server = try RedisServerProcess()
         let a = try await Self.node(server)
         // A server that says it is there (a heartbeat) but never answers.
@@ -72,9 +72,11 @@ import Testing
         _ = try await fake.xadd("socket.io", fields: SocketIOClusterMessage(uid: "deadbeefdeadbeef", namespace: "/", type: .heartbeat).streamFields).get()
         try await Self.eventually { a.adapter.serverCount == 2 }
         let started = Date()
-        await #expect(throws: SocketIORedisError.self) { _ = try await a.io.fetchSockets() }
-        // The heartbeat timeout (600 ms) forgets the silent server before the 2 s request timeout.
-        #expect(Date().timeIntervalSince(started) < 2.5)
+        // The heartbeat timeout (600 ms) forgets the silent server before the 2 s request
+        // timeout; the request then completes with the answers that came (as the Node adapter's).
+        #expect(try await a.io.fetchSockets().isEmpty)
+        #expect(Date().timeIntervalSince(started) < 1.9)
+        #expect(a.adapter.serverCount == 1)
         try await fake.close().get()
         await a.cluster.close()
     }
