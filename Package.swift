@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "CanalWebSocketCompression", targets: ["CanalWebSocketCompression"]),
         .library(name: "CanalWebSocket", targets: ["CanalWebSocket"]),
         .library(name: "CanalHTTP", targets: ["CanalHTTP"]),
+        .library(name: "CanalSSECore", targets: ["CanalSSECore"]),
+        .library(name: "CanalEventSource", targets: ["CanalEventSource"]),
         .library(name: "CanalEngineIOCore", targets: ["CanalEngineIOCore"]),
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
@@ -68,11 +70,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, TLS.
+        // Server-sent events without I/O: the event serialiser and the WHATWG stream parser.
+        .target(
+            name: "CanalSSECore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // HTTP/1.1 on NIO: routes, static files, same-port WebSocket upgrades, event
+        // streams, TLS.
         .target(
             name: "CanalHTTP",
             dependencies: [
                 "CanalWebSocket",
+                "CanalSSECore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -80,6 +91,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The server-sent events client (a browser's EventSource, for Swift) on SwiftNIO.
+        .target(
+            name: "CanalEventSource",
+            dependencies: [
+                "CanalSSECore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Engine.IO v4 without I/O: packets, polling payloads, the handshake, the session's
@@ -132,6 +155,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // A narrow Redis client: the RESP2 codec without I/O, and a pipelined, reconnecting
@@ -165,6 +189,7 @@ let package = Package(
             name: "CanalDemoSite",
             dependencies: [
                 "CanalHTTP",
+                "CanalSSECore",
                 "CanalSocketIO",
                 "CanalSocketIOCore",
                 .product(name: "Logging", package: "swift-log"),
@@ -177,6 +202,8 @@ let package = Package(
             name: "canal",
             dependencies: [
                 "CanalWebSocket",
+                "CanalEventSource",
+                "CanalSSECore",
                 "CanalWebSocketCompression",
                 "CanalHTTP",
                 "CanalDemoSite",
@@ -190,6 +217,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -246,6 +275,22 @@ let package = Package(
             ],
             path: "Tests/SocketIOTestServer"
         ),
+        // The event-stream server the Python suites (Tests/sse) and bench/sse drive.
+        .executableTarget(
+            name: "canal-sse-testserver",
+            dependencies: [
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SSETestServer"
+        ),
         .testTarget(
             name: "CanalEngineIOCoreTests",
             dependencies: ["CanalEngineIOCore"]
@@ -261,6 +306,7 @@ let package = Package(
                 "CanalEngineIO",
                 "CanalHTTP",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         // Starts and stops a real redis-server for the Redis test targets.
@@ -293,6 +339,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "CanalEventSourceTests",
+            dependencies: [
+                "CanalEventSource",
+                "CanalHTTP",
+                "CanalSSECore",
+                "CanalWebSocket",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "CanalSSECoreTests",
+            dependencies: ["CanalSSECore"]
         ),
         .testTarget(
             name: "CanalWebSocketCoreTests",

@@ -38,10 +38,13 @@ public enum DemoSite {
     ///   - origins: which pages may open the echo WebSocket. The default accepts the
     ///     server's own pages and clients that send no `Origin` (command-line tools).
     ///   - logger: each echoed message is logged at `info`, as the tutorial's server prints them.
+    ///   - dashboard: the live comparison of polling, long polling, server-sent events and
+    ///     WebSocket (`/dashboard.html`); nil leaves its routes out.
     public static func makeRouter(
         publicDirectory: String? = nil,
         origins: WebSocketOriginPolicy = .sameHost(allowsMissingOrigin: true),
-        logger: Logger = Logger(label: "canal.demo")
+        logger: Logger = Logger(label: "canal.demo"),
+        dashboard: MonitoringDashboard? = MonitoringDashboard()
     ) throws -> HTTPRouter {
         guard let directory = publicDirectory ?? bundledPublicDirectory else {
             throw StaticFilesError(
@@ -62,6 +65,7 @@ public enum DemoSite {
         for path in echoPaths {
             router.webSocket(path, origins: origins, handler: echoHandler(logger: logger))
         }
+        dashboard?.install(on: &router)
         try router.serveFiles(from: directory)
         return router
     }
@@ -108,6 +112,18 @@ public enum DemoSite {
               <li><a id="echo-page" href="/echo.html">WebSocket echo in the browser</a>:
                 the page greets the server, sends a numbered message per click, and shows
                 every echo.</li>
+              <li><a id="socketio-echo-page" href="/socketio-echo.html">Socket.IO echo</a>:
+                the same echo on Socket.IO, with the client the server hands out at
+                <code>/socket.io/socket.io.js</code>.</li>
+              <li><a id="socketio-events-page" href="/socketio-events.html">Messages and events</a>:
+                the echo plus a <code>tic</code> event a second, which the server prints and
+                does not answer.</li>
+              <li><a id="socketio-chat-page" href="/socketio-chat.html">Mini-chat</a>:
+                open it in several windows; what one sends, all of them see.</li>
+              <li><a id="dashboard-page" href="/dashboard.html">Live monitoring dashboard</a>:
+                one simulated machine reported four ways at once (polling, long polling,
+                server-sent events and WebSocket), with the delay, the requests and the
+                bytes each way costs.</li>
             </ul>
             <p>From a terminal: <code>canal -c ws://HOST:PORT/echo</code> talks to the same echo.</p>
           </main>

@@ -15,13 +15,13 @@ struct ChatServer {
         let port = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 8080
         let io = SocketIOServer()
         io.onConnection { socket in
-            print("new connection: \(socket.id)")
-            socket.on("chat") { event in
+            print("** new connection ** \(socket.id)")
+            socket.on("message") { event in
                 guard let text = event[0]?.stringValue else { return }
                 print("message received: \(text)")
-                try? io.emit("chat", text)
+                io.send(text)  // to everybody connected, the sender included
             }
-            socket.onDisconnect { reason in print("connection ended: \(socket.id) (\(reason.rawValue))") }
+            socket.onDisconnect { reason in print("** connection ended ** \(socket.id): \(reason.rawValue)") }
         }
 
         var router = HTTPRouter()

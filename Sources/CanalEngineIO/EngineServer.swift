@@ -26,6 +26,7 @@ public final class EngineServer: Sendable {
     private let logger: Logger
     private let sessions = NIOLockedValueBox<[String: EngineSocket]>([:])
     private let connectionHandler = NIOLockedValueBox<(@Sendable (EngineSocket) -> Void)?>(nil)
+    private let isShuttingDown = NIOLockedValueBox(false)
 
     public init(
         options: EngineServerOptions = EngineServerOptions(),
@@ -51,10 +52,23 @@ public final class EngineServer: Sendable {
         sessions.withLockedValue { $0[id] }
     }
 
-    /// Closes every session (as on shutdown).
+    /// Closes every session from the server: polling clients get what is still queued and
+    /// an Engine.IO `close`, so clients do not come back on their own.
     public func closeAll() {
         for session in sessions.withLockedValue({ Array($0.values) }) { session.close() }
     }
+
+    /// Stops serving, before the HTTP server's own shutdown: new sessions are refused with
+    /// 503 and every session ends at once in a way that makes its client reconnect (a held
+    /// GET gets 503, a WebSocket is closed with 1001), as when a server restarts or a node
+    /// of a cluster leaves. Sessions end with `EngineCloseReason.serverShutdown`.
+    public func shutdown() {
+        isShuttingDown.withLockedValue { $0 = true }
+        for session in sessions.withLockedValue({ Array($0.values) }) { session.abandon() }
+    }
+
+    /// The answer to requests that reach a server that is shutting down.
+    struct Unavailable: Error {}
 
     /// Answers Engine.IO requests at `options.path` on this router: polling GET and POST,
     /// and WebSocket upgrades.
@@ -89,6 +103,7 @@ public final class EngineServer: Sendable {
     }
 
     private func handlePolling(_ request: HTTPRequest) async -> HTTPResponse {
+        if isShuttingDown.withLockedValue({ $0 }) { return Self.unavailableResponse() }
         switch classify(request.head, isUpgrade: false) {
         case .failure(let error):
             return Self.errorResponse(error)
@@ -112,6 +127,8 @@ public final class EngineServer: Sendable {
             guard let session = session(id: id) else { return Self.errorResponse(EngineError(.sessionIDUnknown)) }
             do {
                 return Self.pollingResponse(try await session.poll().get())
+            } catch is Unavailable {
+                return Self.unavailableResponse()
             } catch {
                 return HTTPResponse(status: .badRequest, headers: Self.pollingHeaders(type: "text/html"))
             }
@@ -168,6 +185,14 @@ public final class EngineServer: Sendable {
         )
     }
 
+    /// 503 while shutting down: clients treat it as a transport error and reconnect.
+    static func unavailableResponse() -> HTTPResponse {
+        var headers = pollingHeaders(type: "text/plain; charset=UTF-8")
+        headers.add(name: "Retry-After", value: "1")
+        return HTTPResponse(
+            status: .serviceUnavailable, headers: headers, body: ByteBuffer(string: "Server shutting down"))
+    }
+
     static func errorResponse(_ error: EngineError) -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
@@ -187,6 +212,9 @@ public final class EngineServer: Sendable {
     // MARK: WebSocket
 
     private func decideUpgrade(_ request: WebSocketUpgradeRequest) -> WebSocketUpgradeDecision {
+        if isShuttingDown.withLockedValue({ $0 }) {
+            return .reject(WebSocketHandshakeRejection(status: .serviceUnavailable, body: "Server shutting down"))
+        }
         let refusal: EngineError
         switch classify(request.head, isUpgrade: true) {
         case .failure(let error):

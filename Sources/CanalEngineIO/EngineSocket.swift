@@ -80,32 +80,52 @@ public final class EngineSocket: @unchecked Sendable {
     /// - Parameter volatile: drop the message instead of queueing it when the client is
     ///   not ready to take it now (a WebSocket with bytes still unsent, a polling client
     ///   with no request waiting).
-    public func send(_ message: EngineOutgoingMessage, volatile: Bool = false) {
+    /// - Returns: false when the message was dropped here (volatile, or the session is
+    ///   over or just ended as a slow consumer); true when it was sent or queued, or handed
+    ///   to the session's loop from another thread.
+    @discardableResult
+    public func send(_ message: EngineOutgoingMessage, volatile: Bool = false) -> Bool {
         guard eventLoop.inEventLoop else {
             eventLoop.execute { self.send(message, volatile: volatile) }
-            return
+            return true
         }
         if state.sendsOnWebSocket, let webSocket {
             // The hot path: straight to the WebSocket, no action in between.
             let buffered = webSocket.bufferedBytes
-            if volatile, buffered > 0 { return }
+            if volatile, buffered > 0 { return false }
             if buffered > state.configuration.maxBufferedBytes {
                 logger.info("! \(id) is not reading: \(buffered) bytes wait for it; disconnecting")
                 perform(state.close(now: .now()), closeReason: .slowConsumer)
-                return
+                return false
             }
             webSocket.send(message.webSocketMessage)
-            return
+            return true
         }
-        if volatile, !(state.transport == .polling && state.isPollHeld) { return }
+        guard state.isOpen else { return false }
+        if volatile, !(state.transport == .polling && state.isPollHeld) { return false }
         if let action = state.send(message.packet) { perform(action) }
         schedulePollFlush()
+        return state.isOpen
     }
 
     /// Closes the session from the server: a polling client gets what is still queued.
     public func close() {
         eventLoop.execute {
             self.perform(self.state.close(now: .now()))
+        }
+    }
+
+    /// Ends the session because the server shuts down, so that the client reconnects
+    /// (here once the server is back, or to another server of a cluster): a held GET is
+    /// answered 503 and a WebSocket closed with 1001 "going away", with no Engine.IO `close`.
+    func abandon() {
+        eventLoop.execute {
+            guard let action = self.state.abandon() else { return }
+            self.heldPoll?.fail(EngineServer.Unavailable())
+            self.heldPoll = nil
+            self.webSocket?.close(code: .goingAway)
+            self.webSocket = nil
+            self.perform([action])
         }
     }
 
@@ -166,6 +186,14 @@ public final class EngineSocket: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         switch event {
         case .message(let message):
+            // The official server gives its WebSocket `maxPayload: maxHttpBufferSize`.
+            guard message.data.readableBytes <= state.configuration.maxHttpBufferSize else {
+                logger.debug("! \(id): a \(message.data.readableBytes)-byte message is over maxHttpBufferSize")
+                webSocket?.close(code: .messageTooBig)
+                webSocket = nil
+                if let action = state.transportLost(reason: .transportError) { perform(action) }
+                return
+            }
             let packet: EnginePacket
             switch message.kind {
             case .binary: packet = .decode(webSocketBinary: message.data)
@@ -355,13 +383,16 @@ struct LoopSocket: Sendable {
         }
     }
 
-    func close() {
-        onLoop { $0.close(code: .normalClosure, reason: "") }
+    func close(code: WebSocketCloseCode = .normalClosure) {
+        onLoop { $0.close(code: code, reason: "") }
     }
 
-    /// Bytes written to the connection that the peer has not taken yet (0 from another loop).
+    /// Bytes written to the connection that the peer has not taken yet (0 from another
+    /// loop). A writable channel reports 0 without asking: it is below its high-water mark,
+    /// which is all the volatile rule and the slow-consumer bound need to know, and reading
+    /// the option costs a dynamic cast on every send.
     var bufferedBytes: Int {
-        guard socket.eventLoop.inEventLoop, let channel = socket.value.channel else { return 0 }
+        guard socket.eventLoop.inEventLoop, let channel = socket.value.channel, !channel.isWritable else { return 0 }
         return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 }

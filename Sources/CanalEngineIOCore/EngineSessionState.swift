@@ -11,6 +11,8 @@ public enum EngineCloseReason: String, Sendable, Hashable {
     case parseError = "parse error"
     /// The server closed the session.
     case forcedClose = "forced close"
+    /// The server is shutting down (`EngineServer.shutdown()`).
+    case serverShutdown = "server shutting down"
     /// The client did not take what was sent to it fast enough: more than the configured
     /// bytes or packets waited for it. The official server has no such bound.
     case slowConsumer = "slow consumer"
@@ -296,11 +298,11 @@ public struct EngineSessionState: Sendable {
     // MARK: Closing and time
 
     /// The session's own transport closed (the WebSocket dropped, the client went away).
-    public mutating func transportLost() -> EngineSessionAction? {
+    public mutating func transportLost(reason: EngineCloseReason = .transportClose) -> EngineSessionAction? {
         guard phase != .closed else { return nil }
         phase = .closed
         isPollHeld = false
-        return .closed(.transportClose)
+        return .closed(reason)
     }
 
     /// The server closes the session. A polling client gets the packets still waiting and
@@ -323,6 +325,18 @@ public struct EngineSessionState: Sendable {
         }
         phase = .closed
         return [.closed(.forcedClose)]
+    }
+
+    /// The server is going away: the session ends at once, with nothing more sent on it.
+    /// The driver releases a held GET and the WebSocket in a way that makes clients
+    /// reconnect (an Engine.IO `close` packet would tell some clients, python-socketio's
+    /// among them, to stay away).
+    public mutating func abandon() -> EngineSessionAction? {
+        guard phase != .closed else { return nil }
+        phase = .closed
+        outbox.removeAll()
+        upgrade = .none
+        return .closed(.serverShutdown)
     }
 
     /// Runs what is due at `now`: a ping, a ping timeout, an upgrade timeout, the end of a close.

@@ -17,12 +17,14 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPRespo
 /// ```
 ///
 /// A request goes to the first of these that matches: a WebSocket route (only for
-/// requests carrying `Upgrade: websocket`), a handler for its exact path, the static
-/// folder (GET and HEAD), and otherwise 404.
+/// requests carrying `Upgrade: websocket`), an event stream (`eventStream`) or a handler
+/// for its exact path, the static folder (GET and HEAD), and otherwise 404.
 public struct HTTPRouter: Sendable {
     /// Handlers by decoded path, then by method name.
     var routes: [String: [String: HTTPHandler]] = [:]
     var webSocketRoutes: [String: WebSocketRoute] = [:]
+    var eventStreamRoutes: [String: EventStreamRoute] = [:]
+    var meters: [String: HTTPTrafficMeter] = [:]
     var staticFiles: StaticFiles?
 
     struct StaticFiles: Sendable {

@@ -112,7 +112,11 @@ public final class HTTPServer: Sendable {
         limits.maxHeaderFieldCount = configuration.maxHeaderCount
         let decoderLimits = limits
 
-        let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+        var bootstrap = ServerBootstrap(group: eventLoopGroup)
+        if let size = configuration.socketSendBufferSize {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+        }
+        let serverChannel = try await bootstrap
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -124,6 +128,8 @@ public final class HTTPServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
+                    let counter = ByteCountingHandler()
+                    try pipeline.addHandler(counter)
                     let observer = HTTPHeadObserver()
                     try pipeline.addHandler(observer)
                     // Bytes after an upgrade request are forwarded to the WebSocket handler.
@@ -134,7 +140,8 @@ public final class HTTPServer: Sendable {
                     try pipeline.addHandler(decoder)
                     try pipeline.addHandler(encoder)
                     try pipeline.addHandler(
-                        HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
+                        HTTPServerHandler(
+                            shared: shared, observer: observer, counter: counter, decoder: decoder, encoder: encoder))
                 }
             }
             .bind(host: host, port: port)

@@ -33,10 +33,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var shutdownTimeout: TimeAmount
     /// The listen backlog.
     public var backlog: Int32
+    /// `SO_SNDBUF` of each connection, in bytes; nil leaves the kernel's automatic sizing.
+    /// A small value makes a client that stops reading meet the event-stream slow-client
+    /// policy sooner (the kernel may otherwise buffer megabytes for it first).
+    public var socketSendBufferSize: Int?
     /// CORS headers for route responses and preflight answers; nil sends none.
     public var cors: HTTPCORSConfiguration?
     /// Limits and timeouts of the WebSocket connections upgraded on this server.
     public var webSocket: WebSocketServerConfiguration
+    /// Buffering, slow-client policy and heartbeats of server-sent event streams.
+    public var eventStream: EventStreamConfiguration
 
     public init(
         maxRequestLineLength: Int = 8 * 1024,
@@ -47,7 +53,8 @@ public struct HTTPServerConfiguration: Sendable {
         shutdownTimeout: TimeAmount = .seconds(10),
         backlog: Int32 = 1024,
         cors: HTTPCORSConfiguration? = nil,
-        webSocket: WebSocketServerConfiguration = WebSocketServerConfiguration()
+        webSocket: WebSocketServerConfiguration = WebSocketServerConfiguration(),
+        eventStream: EventStreamConfiguration = EventStreamConfiguration()
     ) {
         self.maxRequestLineLength = maxRequestLineLength
         self.maxHeaderCount = maxHeaderCount
@@ -56,7 +63,9 @@ public struct HTTPServerConfiguration: Sendable {
         self.requestHeadTimeout = requestHeadTimeout
         self.shutdownTimeout = shutdownTimeout
         self.backlog = backlog
+        self.socketSendBufferSize = nil
         self.cors = cors
         self.webSocket = webSocket
+        self.eventStream = eventStream
     }
 }

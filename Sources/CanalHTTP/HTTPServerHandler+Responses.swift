@@ -14,7 +14,7 @@ extension HTTPServerHandler {
     func send(_ response: HTTPResponse, exchange: Exchange, keepAlive: Bool = true, appliesCORS: Bool = true) {
         guard let context else { return }
         var headers = response.headers
-        if appliesCORS, case .route = exchange.target, let cors = shared.configuration.cors {
+        if appliesCORS, exchange.target.isApplication, let cors = shared.configuration.cors {
             cors.apply(to: &headers, requestHeaders: exchange.head.headers)
         }
         let keepAlive = keepAlive && wantsKeepAlive(exchange.head)
@@ -71,7 +71,9 @@ extension HTTPServerHandler {
         // answer before the client reads it.
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let linger = Self.lingerTime
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+        let ended = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        counter.end()
+        ended.whenComplete { _ in
             let context = bound.value
             context.close(mode: .output, promise: nil)
             context.eventLoop.scheduleTask(in: linger) { bound.value.close(promise: nil) }
@@ -102,6 +104,7 @@ extension HTTPServerHandler {
             started: exchange.started
         )
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        counter.end()
         if let whenWritten { written.whenComplete { _ in whenWritten() } }
         if keepAlive && !quiescing {
             state = .awaitingHead

@@ -12,6 +12,14 @@ extension HTTPServerHandler {
         {
             return .webSocket(upgrader)
         }
+        if let decodedPath, let stream = router.eventStreamRoutes[decodedPath] {
+            // GET only: a HEAD answer would need a length this response never has.
+            if head.method == .GET { return .eventStream(stream) }
+            if shared.configuration.cors != nil, HTTPCORSConfiguration.isPreflight(head) { return .preflight }
+            var headers = HTTPHeaders()
+            headers.add(name: "Allow", value: "GET, OPTIONS")
+            return head.method == .OPTIONS ? .status(.noContent, headers) : .status(.methodNotAllowed, headers)
+        }
         if let decodedPath, let handlers = router.routes[decodedPath] {
             if let handler = handlers[head.method.rawValue] { return .route(handler) }
             if head.method == .HEAD, let handler = handlers[HTTPMethod.GET.rawValue] { return .route(handler) }
@@ -41,5 +49,12 @@ extension HTTPServerHandler {
             }
         }
         return decodedPath == nil ? .status(.badRequest, HTTPHeaders()) : .status(.notFound, HTTPHeaders())
+    }
+
+    /// The traffic meter of the route at the request's path, if it has one.
+    func meter(for head: HTTPRequestHead) -> HTTPTrafficMeter? {
+        let meters = shared.router.meters
+        guard !meters.isEmpty, let path = PercentDecoding.decodeString(RequestTarget(head.uri).path) else { return nil }
+        return meters[path]
     }
 }

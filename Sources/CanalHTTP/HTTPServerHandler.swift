@@ -37,6 +37,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case route(HTTPHandler)
         case staticFile(StaticFilePath, HTTPRouter.StaticFiles)
         case webSocket(WebSocketUpgrader)
+        case eventStream(EventStreamRoute)
         case preflight
         /// An answer without a body from the application (404, 405, 400, an OPTIONS reply).
         case status(HTTPResponseStatus, HTTPHeaders)
@@ -67,6 +68,8 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let shared: HTTPServerContext
     let observer: HTTPHeadObserver
+    /// Counts bytes for the `HTTPTrafficMeter` of the route being answered.
+    let counter: ByteCountingHandler
     /// The HTTP handlers a WebSocket upgrade removes, held to spare looking them up.
     let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     let encoder: HTTPResponseEncoder
@@ -84,15 +87,21 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// only after that: a file may still be streaming.
     var responseInFlight: EventLoopFuture<Void>?
     var dateCache = (second: 0, text: "")
+    /// The server-sent event stream being written, while one is.
+    var activeStream: ActiveEventStream?
+    /// The task of the route handler answering the current request, while it runs.
+    var routeTask: Task<Void, Never>?
 
     init(
         shared: HTTPServerContext,
         observer: HTTPHeadObserver,
+        counter: ByteCountingHandler,
         decoder: ByteToMessageHandler<HTTPRequestDecoder>,
         encoder: HTTPResponseEncoder
     ) {
         self.shared = shared
         self.observer = observer
+        self.counter = counter
         self.decoder = decoder
         self.encoder = encoder
     }
@@ -117,6 +126,8 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         headTimer?.cancel()
+        endEventStream(.disconnected)
+        routeTask?.cancel()
         state = .closed
         queued.removeAll()
         context.fireChannelInactive()
@@ -130,10 +141,21 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
                 return
             }
+            // A client that closes its side while it waits has left: a browser aborting a
+            // long poll or closing an EventSource looks just like this. A held request
+            // stops waiting (its task is cancelled), and an event stream ends.
+            routeTask?.cancel()
+            if activeStream != nil {
+                endEventStream(.disconnected)
+                context.close(promise: nil)
+                return
+            }
             closeIfIdle()
         case is ChannelShouldQuiesceEvent:
-            // Graceful shutdown: finish the response in progress, then close.
+            // Graceful shutdown: finish the response in progress, then close. An event
+            // stream would never finish by itself: end it now.
             quiescing = true
+            if let stream = activeStream?.stream { finishEventStream(stream, reason: .serverShutdown) }
             closeIfIdle()
         default:
             context.fireUserInboundEventTriggered(event)
@@ -302,6 +324,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let target = route(head)
+        counter.begin(meter(for: head))
         var body: ByteBuffer?
         if case .route = target { body = context?.channel.allocator.buffer(capacity: 0) }
         // RFC 9110 §10.1.1: the body is within limits and will be read (and, for targets
@@ -339,6 +362,8 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
             serveStaticFile(path, files: files, exchange: exchange)
         case .webSocket(let upgrader):
             upgradeToWebSocket(upgrader, exchange: exchange)
+        case .eventStream(let route):
+            startEventStream(route, exchange: exchange)
         }
     }
 
@@ -351,10 +376,18 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         let logger = shared.logger
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.makeFutureWithTask {
-            try await handler(request)
-        }.whenComplete { result in
+        let answered = context.eventLoop.makePromise(of: HTTPResponse.self)
+        // Cancelled if the client leaves first: a held request (a long poll) stops waiting.
+        routeTask = Task {
+            do {
+                answered.succeed(try await handler(request))
+            } catch {
+                answered.fail(error)
+            }
+        }
+        answered.futureResult.whenComplete { result in
             let handler = bound.value
+            handler.routeTask = nil
             guard case .responding(let current) = handler.state, current.id == exchange.id else { return }
             switch result {
             case .success(let response):
@@ -370,3 +403,13 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension HTTPServerHandler: Sendable {}
+
+extension HTTPServerHandler.Target {
+    /// Answered by the application (route handlers and event streams): CORS applies.
+    var isApplication: Bool {
+        switch self {
+        case .route, .eventStream: return true
+        case .staticFile, .webSocket, .preflight, .status: return false
+        }
+    }
+}

@@ -53,19 +53,30 @@ final class SocketIOConnection: @unchecked Sendable {
             return
         }
         guard let packet else { return }
+        let name = packet.namespace
+        let socket = sockets[name]
         switch packet.type {
         case .connect:
-            connect(packet)
+            if socket == nil, !connecting.contains(name) {
+                connect(packet)
+                return
+            }
         case .event, .binaryEvent, .ack, .binaryAck, .disconnect:
-            sockets[packet.namespace]?.received(packet)
+            if let socket {
+                socket.received(packet)
+                return
+            }
         case .connectError:
             break
         }
+        // As the official server: a packet for a namespace the client has not joined (or a
+        // second CONNECT, or a CONNECT_ERROR from a client) ends the connection.
+        logger.debug("! \(engine.id): \(packet.type) for \(name) in an invalid state; closing")
+        close(.forcedServerClose)
     }
 
     private func connect(_ packet: SocketIOPacket) {
         let name = packet.namespace
-        guard sockets[name] == nil, !connecting.contains(name) else { return }
         // The official server hands the application `{}` when the client sent no auth.
         var auth = packet.data ?? .object(SocketIOObject())
         var privateID: String?
@@ -140,8 +151,15 @@ final class SocketIOConnection: @unchecked Sendable {
 
     func write(_ wire: SocketIOWirePacket, volatile: Bool) {
         guard !isClosed else { return }
+        for message in wire.messages {
+            guard engine.send(message, volatile: volatile) else {
+                // A volatile packet the client cannot take now, or a client let go as a slow
+                // consumer: the rest of the packet (its attachments) goes nowhere either.
+                metrics.droppedPackets.increment()
+                return
+            }
+        }
         metrics.packetsSent.increment()
-        for message in wire.messages { engine.send(message, volatile: volatile) }
     }
 
     // MARK: Ending
@@ -169,6 +187,7 @@ final class SocketIOConnection: @unchecked Sendable {
         case .pingTimeout: mapped = .pingTimeout
         case .parseError: mapped = .parseError
         case .forcedClose: mapped = server.isShuttingDown ? .serverShuttingDown : .serverDisconnect
+        case .serverShutdown: mapped = .serverShuttingDown
         case .slowConsumer: mapped = .slowConsumer
         }
         closeSockets(mapped)

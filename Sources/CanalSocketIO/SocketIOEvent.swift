@@ -76,6 +76,9 @@ public enum SocketIODisconnectReason: String, Sendable, Hashable, CaseIterable {
     case clientNamespaceDisconnect = "client namespace disconnect"
     /// The server closed the underlying connection (`disconnect(close: true)`).
     case serverDisconnect = "forced close"
+    /// The client sent a packet that makes no sense in its state (an event for a namespace
+    /// it has not joined, a second CONNECT): the server closed the connection.
+    case forcedServerClose = "forced server close"
     /// The connection closed (the client went away, or closed it).
     case transportClose = "transport close"
     /// The connection failed.
@@ -91,7 +94,8 @@ public enum SocketIODisconnectReason: String, Sendable, Hashable, CaseIterable {
     /// Reasons after which the session may be recovered (connection state recovery).
     var isRecoverable: Bool {
         switch self {
-        case .transportClose, .transportError, .pingTimeout, .serverDisconnect, .serverShuttingDown, .slowConsumer:
+        case .transportClose, .transportError, .pingTimeout, .serverDisconnect, .forcedServerClose,
+            .serverShuttingDown, .slowConsumer:
             return true
         case .serverNamespaceDisconnect, .clientNamespaceDisconnect, .parseError:
             return false

@@ -1,7 +1,7 @@
 import Metrics
 
-/// What the server reports through swift-metrics (a no-op unless the application bootstraps
-/// a metrics backend):
+/// What the server reports through swift-metrics, to `SocketIOServerOptions.metricsFactory`
+/// (the bootstrapped `MetricsSystem.factory` by default, a no-op until one is bootstrapped):
 ///
 /// | metric | kind | dimensions |
 /// | --- | --- | --- |
@@ -12,17 +12,23 @@ import Metrics
 /// | `socketio_dropped_packets_total` | counter | volatile packets not sent |
 /// | `socketio_disconnects_total` | counter | `reason` |
 struct SocketIOMetrics: Sendable {
-    let connectedSockets = Meter(label: "socketio_connected_sockets")
-    let eventsReceived = Counter(label: "socketio_events_received_total")
-    let packetsSent = Counter(label: "socketio_packets_sent_total")
-    let broadcasts = Counter(label: "socketio_broadcasts_total")
-    let droppedPackets = Counter(label: "socketio_dropped_packets_total")
+    let connectedSockets: Meter
+    let eventsReceived: Counter
+    let packetsSent: Counter
+    let broadcasts: Counter
+    let droppedPackets: Counter
     private let disconnects: [SocketIODisconnectReason: Counter]
 
-    init() {
+    init(factory: any MetricsFactory) {
+        connectedSockets = Meter(label: "socketio_connected_sockets", factory: factory)
+        eventsReceived = Counter(label: "socketio_events_received_total", factory: factory)
+        packetsSent = Counter(label: "socketio_packets_sent_total", factory: factory)
+        broadcasts = Counter(label: "socketio_broadcasts_total", factory: factory)
+        droppedPackets = Counter(label: "socketio_dropped_packets_total", factory: factory)
         var disconnects: [SocketIODisconnectReason: Counter] = [:]
         for reason in SocketIODisconnectReason.allCases {
-            disconnects[reason] = Counter(label: "socketio_disconnects_total", dimensions: [("reason", reason.rawValue)])
+            disconnects[reason] = Counter(
+                label: "socketio_disconnects_total", dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         self.disconnects = disconnects
     }

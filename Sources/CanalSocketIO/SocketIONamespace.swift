@@ -62,7 +62,11 @@ public final class SocketIONamespace: Sendable {
 
     /// `emit("message", ...)` to every socket.
     public func send(_ arguments: any SocketIOArgument...) {
-        try? broadcastOperator.emit("message", arguments: arguments.map(\.socketIOValue))
+        send(arguments: arguments.map(\.socketIOValue))
+    }
+
+    public func send(arguments: [SocketIOValue]) {
+        try? broadcastOperator.emit("message", arguments: arguments)
     }
 
     public func to(_ rooms: String...) -> SocketIOBroadcastOperator { broadcastOperator.to(Set(rooms)) }

@@ -32,7 +32,7 @@ public final class SocketIOServer: Sendable {
     public let engine: EngineServer
     let group: any EventLoopGroup
     let logger: Logger
-    let metrics = SocketIOMetrics()
+    let metrics: SocketIOMetrics
     private let namespaces = NIOLockedValueBox<[String: SocketIONamespace]>([:])
     private let groups = NIOLockedValueBox<[SocketIONamespaceGroup]>([])
     private let shuttingDown = NIOLockedValueBox(false)
@@ -43,6 +43,7 @@ public final class SocketIOServer: Sendable {
         logger: Logger = Logger(label: "canal.socketio")
     ) {
         self.options = options
+        self.metrics = SocketIOMetrics(factory: options.metricsFactory)
         self.group = eventLoopGroup
         self.logger = logger
         self.engine = EngineServer(options: options.engine, eventLoopGroup: eventLoopGroup, logger: logger)
@@ -113,10 +114,12 @@ public final class SocketIOServer: Sendable {
         }
     }
 
-    /// Disconnects every client ("server shutting down"). Call it before the HTTP server's shutdown.
+    /// Disconnects every client with "server shutting down" and refuses new ones, so that
+    /// clients reconnect once the server is back (or to another node of a cluster). Call
+    /// it before the HTTP server's shutdown.
     public func close() {
         shuttingDown.withLockedValue { $0 = true }
-        engine.closeAll()
+        engine.shutdown()
     }
 
     // MARK: The main namespace
@@ -139,7 +142,11 @@ public final class SocketIOServer: Sendable {
 
     /// `io.send(...)`: `message` to everybody.
     public func send(_ arguments: any SocketIOArgument...) {
-        try? mainNamespace.emit("message", arguments: arguments.map(\.socketIOValue))
+        mainNamespace.send(arguments: arguments.map(\.socketIOValue))
+    }
+
+    public func send(arguments: [SocketIOValue]) {
+        mainNamespace.send(arguments: arguments)
     }
 
     public func to(_ rooms: String...) -> SocketIOBroadcastOperator { mainNamespace.broadcastOperator.to(Set(rooms)) }

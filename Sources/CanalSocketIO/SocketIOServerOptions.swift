@@ -1,6 +1,7 @@
 import CanalEngineIO
 import CanalEngineIOCore
 import CanalSocketIOCore
+import Metrics
 import NIOCore
 
 /// The options of a `SocketIOServer`, with the official server's defaults.
@@ -11,6 +12,7 @@ import NIOCore
 /// | `connectionStateRecovery` | off | keep sessions and missed events for a returning client |
 /// | `decoderLimits` | 10 attachments, depth 64 | a packet over them is a parse error |
 /// | `serveClient` | true | serve the browser client at `<path>socket.io.js` |
+/// | `metricsFactory` | `MetricsSystem.factory` | where the counters of `SocketIOMetrics` go |
 ///
 /// Engine.IO's own options (heartbeat, buffer sizes, transports, path, CORS) are in `engine`.
 public struct SocketIOServerOptions: Sendable {
@@ -21,6 +23,9 @@ public struct SocketIOServerOptions: Sendable {
     public var serveClient: Bool
     /// Makes the adapter of each namespace; the default keeps rooms in memory.
     public var adapter: @Sendable (SocketIOAdapterContext) -> any SocketIOAdapter
+    /// Receives the server's metrics (connected sockets, packets, broadcasts, drops,
+    /// disconnect reasons). Default: the factory bootstrapped with `MetricsSystem`.
+    public var metricsFactory: any MetricsFactory
 
     /// Connection state recovery: a client that comes back within
     /// `maxDisconnectionDuration` with its private id gets its id, rooms and data back,
@@ -42,7 +47,8 @@ public struct SocketIOServerOptions: Sendable {
         connectionStateRecovery: ConnectionStateRecovery? = nil,
         decoderLimits: SocketIODecoderLimits = SocketIODecoderLimits(),
         serveClient: Bool = true,
-        adapter: @escaping @Sendable (SocketIOAdapterContext) -> any SocketIOAdapter = { SocketIOMemoryAdapter($0) }
+        adapter: @escaping @Sendable (SocketIOAdapterContext) -> any SocketIOAdapter = { SocketIOMemoryAdapter($0) },
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.engine = engine
         self.connectTimeout = connectTimeout
@@ -50,5 +56,6 @@ public struct SocketIOServerOptions: Sendable {
         self.decoderLimits = decoderLimits
         self.serveClient = serveClient
         self.adapter = adapter
+        self.metricsFactory = metricsFactory ?? MetricsSystem.factory
     }
 }

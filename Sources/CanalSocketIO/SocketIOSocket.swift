@@ -163,7 +163,11 @@ public final class SocketIOSocket: @unchecked Sendable {
 
     /// `emit("message", ...)`, as `socket.send` is.
     public func send(_ arguments: any SocketIOArgument...) {
-        send(event: "message", arguments: arguments.map(\.socketIOValue), ack: nil, timeout: nil)
+        send(arguments: arguments.map(\.socketIOValue))
+    }
+
+    public func send(arguments: [SocketIOValue]) {
+        send(event: "message", arguments: arguments, ack: nil, timeout: nil)
     }
 
     /// Emits an event and waits for the client's acknowledgement.

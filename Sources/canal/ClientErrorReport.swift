@@ -29,7 +29,9 @@ enum ClientErrorReport {
         }
     }
 
-    private static func connectionFailure(_ description: String, place: String) -> String {
+    /// A TCP-level failure (refused, DNS, time-out, unreachable) in words; shared with
+    /// `canal sse`.
+    static func connectionFailure(_ description: String, place: String) -> String {
         if looksLikeTLS(description) { return tlsFailure(description, place: place).joined(separator: "\n") }
         if description.contains("errno: 111") || description.contains("Connection refused") {
             return "could not connect to \(place): connection refused (is the server running?)"

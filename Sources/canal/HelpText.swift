@@ -48,6 +48,24 @@ enum HelpText {
              error, or the server closed with any other code (1002-1015, 3000-4999)
         """
 
+    static let sseExamples = """
+        EXAMPLES
+          canal sse http://127.0.0.1:8080/dashboard/events     follow the demo dashboard
+          canal sse --json -c 5 https://host/feed                five events as JSON lines
+          canal sse --last-event-id 41 http://host/feed          resume after event 41
+        """
+
+    static let sseExitStatus = """
+        EXIT STATUS
+          0  Ctrl-C, --count reached, the server answered 204 No Content, or with
+             --no-reconnect the server ended the stream properly
+          1  could not connect, a status other than 200, a response that is not
+             text/event-stream, or --max-reconnects failed attempts in a row
+          2  usage error: unknown option, bad URL or header
+          3  with --no-reconnect, the stream dropped without its proper end; or an
+             event larger than the client's limit (1 MiB)
+        """
+
     /// What follows the generated help of `command` (`canal`, `connect` or `listen`).
     static func epilogue(for command: String) -> String? {
         switch command {
@@ -55,6 +73,7 @@ enum HelpText {
             return [interaction, slashCommands, connectExamples, listenExamples, exitStatus].joined(separator: "\n\n")
         case "connect": return [interaction, slashCommands, connectExamples, exitStatus].joined(separator: "\n\n")
         case "listen": return [interaction, slashCommands, listenExamples, exitStatus].joined(separator: "\n\n")
+        case "sse": return [sseExamples, sseExitStatus].joined(separator: "\n\n")
         default: return nil
         }
     }

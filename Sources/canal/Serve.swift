@@ -179,7 +179,8 @@ struct Serve: AsyncParsableCommand {
             options.connectionStateRecovery = .init()
         }
         let io = SocketIOServer(options: options, eventLoopGroup: group, logger: Logger(label: "canal.socketio"))
-        DemoSite.installSocketIOExamples(on: io, logger: logger)
+        let console = DemoConsole(colour: Terminal.isTerminal(1) && Terminal.wantsColor(noColorFlag: false))
+        DemoSite.installSocketIOExamples(on: io, console: console)
         io.install(on: &router)
         var configuration = HTTPServerConfiguration()
         configuration.webSocket = webSocketConfiguration()

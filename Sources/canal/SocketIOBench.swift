@@ -47,6 +47,7 @@ enum SocketIOBench {
         let padding: SocketIOValue
         let done: @Sendable () -> Void
         let started = NIOLockedValueBox<UInt64>(0)
+        let span = NIOLockedValueBox<(first: UInt64, last: UInt64)>((0, 0))
 
         init(io: SocketIOServer, loop: EventLoop, rate: Int, size: Int, seconds: Double, done: @escaping @Sendable () -> Void) {
             self.io = io
@@ -65,16 +66,25 @@ enum SocketIOBench {
         private func tick(_ index: Int) {
             let start = started.withLockedValue { $0 }
             guard index < total else {
-                let elapsed = Double(SocketIOBench.monotonicNanoseconds() - start) / 1e6
+                // As the python side reports it: the time from the first tick to the last,
+                // and the rate that was kept over it (n ticks span n - 1 intervals).
+                let (first, last) = span.withLockedValue { $0 }
+                let elapsed = Double(last - first) / 1e6
+                let kept = total > 1 && elapsed > 0 ? Double(total - 1) / (elapsed / 1000) : Double(total)
                 let summary: SocketIOValue = [
-                    "sent": .number(SocketIONumber(total)), "elapsed_ms": .number(SocketIONumber(elapsed.rounded())),
-                    "rate": .number(SocketIONumber(rate)),
+                    "sent": .number(SocketIONumber(total)),
+                    "elapsed_ms": .number(SocketIONumber((elapsed * 1000).rounded() / 1000)),
+                    "rate": .number(SocketIONumber((kept * 1000).rounded() / 1000)),
                 ]
                 try? io.emit("broadcast-done", summary)
                 done()
                 return
             }
             let now = SocketIOBench.monotonicNanoseconds()
+            span.withLockedValue { span in
+                if index == 0 { span.first = now }
+                span.last = now
+            }
             try? io.emit("tick", arguments: [.number(SocketIONumber(Int(now))), padding])
             let next = start + UInt64(index + 1) * 1_000_000_000 / UInt64(rate)
             let wait = next > now ? Int64(next - now) : 0

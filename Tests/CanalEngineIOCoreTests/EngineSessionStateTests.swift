@@ -125,6 +125,17 @@ import Testing
         #expect(state.isClosed)
     }
 
+    @Test func shutdownEndsTheSessionWithoutACloseForThePoll() {
+        var state = polling()
+        #expect(state.pollArrived(now: start) == .hold)
+        _ = state.send(message("late"))
+        #expect(state.abandon() == .closed(.serverShutdown))
+        #expect(state.isClosed)
+        #expect(state.abandon() == nil)
+        #expect(state.nextDeadline == nil)
+        #expect(state.pollArrived(now: start) == .closed)
+    }
+
     @Test func webSocketSessionSendsDirectly() {
         var state = EngineSessionState(id: "w", transport: .websocket, configuration: configuration, now: start)
         #expect(state.openPacket.type == .open)

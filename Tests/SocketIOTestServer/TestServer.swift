@@ -30,6 +30,10 @@ struct TestServer: AsyncParsableCommand {
     @Option var recoveryDuration = 120_000
     @Option(name: .customLong("static")) var staticDirectory: String?
     @Option var cors = "*"
+    @Option var upgradeTimeout = 10_000
+    @Option var maxBufferedBytes = 4 * 1024 * 1024
+    @Option var maxPendingPackets = 10_000
+    @Flag var noServeClient = false
     @Option(help: "Join a cluster through this Redis (redis:// or rediss:// URL).") var redis: String?
     @Option(help: "This server's name, which the `server-name` event answers.") var name = ""
     @Option(help: "Cluster heartbeat interval in ms (with --redis).") var heartbeatInterval = 5_000
@@ -42,10 +46,14 @@ struct TestServer: AsyncParsableCommand {
         engine.pingInterval = .milliseconds(Int64(pingInterval))
         engine.pingTimeout = .milliseconds(Int64(pingTimeout))
         engine.maxHttpBufferSize = maxHttpBufferSize
+        engine.upgradeTimeout = .milliseconds(Int64(upgradeTimeout))
+        engine.maxBufferedBytes = maxBufferedBytes
+        engine.maxPendingPackets = maxPendingPackets
         engine.allowUpgrades = !noUpgrades
         engine.transports = transports.split(separator: ",").compactMap { EngineTransport(rawValue: String($0)) }
         var options = SocketIOServerOptions(engine: EngineServerOptions(engine: engine))
         options.connectTimeout = .milliseconds(Int64(connectTimeout))
+        options.serveClient = !noServeClient
         if recovery {
             options.connectionStateRecovery = .init(maxDisconnectionDuration: .milliseconds(Int64(recoveryDuration)))
         }
@@ -90,6 +98,11 @@ struct TestServer: AsyncParsableCommand {
         var configuration = HTTPServerConfiguration()
         configuration.cors = HTTPCORSConfiguration(allowedOrigins: cors == "*" ? .any : .only([cors]))
         configuration.maxBodySize = max(configuration.maxBodySize, maxHttpBufferSize * 2)
+        // Engine.IO applies maxHttpBufferSize to WebSocket messages itself; the WebSocket
+        // layer's own limits must not be lower.
+        configuration.webSocket.webSocket.maxMessageSize = max(configuration.webSocket.webSocket.maxMessageSize, maxHttpBufferSize * 2)
+        configuration.webSocket.webSocket.maxFrameSize = max(configuration.webSocket.webSocket.maxFrameSize, maxHttpBufferSize * 2)
+        configuration.webSocket.timeouts.keepaliveInterval = nil
         let server = try await HTTPServer.bind(
             host: "127.0.0.1", port: port, router: router, configuration: configuration, logger: logger,
             accessLogger: nil)
@@ -204,6 +217,9 @@ struct TestServer: AsyncParsableCommand {
                 "all": .binary(all), "nested": [["b": .binary(ByteBuffer(bytes: [1, 2, 3]))]], "text": "ok",
             ]
             try? socket.emit("binary", value)
+        }
+        socket.on("server-stats") { event in
+            event.ack?(["sessions": .number(SocketIONumber(namespace.server.engine.sessionCount))] as SocketIOValue)
         }
         socket.on("last-disconnects") { event in
             event.ack?(arguments: [disconnects.list(namespace.name)])

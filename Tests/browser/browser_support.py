@@ -174,3 +174,81 @@ def run_check(driver: webdriver.Chrome, name: str, args: dict | None = None) -> 
     assert outcome["pageErrors"] == [], f"uncaught errors in the page: {outcome['pageErrors']}"
     assert "cleanupError" not in outcome, outcome["cleanupError"]
     return outcome["result"]
+
+
+class DemoServer:
+    """`canal serve` (the demo site), with its standard output (the examples' console)
+    collected line by line, so that nothing it prints can fill the pipe and stall it."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.lines: list[str] = []
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "DemoServer":
+        import threading
+
+        exe = bin_dir() / "canal"
+        if not exe.is_file():
+            raise AssertionError(f"{exe} is missing: build it first (swift build) or set CANAL_BIN_DIR")
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            env={**os.environ, "SWIFT_BACKTRACE": "enable=no"},
+        )
+        log.close()
+        line = read_line(self.process, time.monotonic() + timeout)
+        match = re.search(rb"listening on http://127\.0\.0\.1:(\d+)/", line)
+        if not match:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"canal serve did not start: {line!r}\n{self.log_path.read_text(errors='replace')}")
+        self.port = int(match.group(1))
+
+        def drain(stream) -> None:
+            for raw in iter(stream.readline, b""):
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+        threading.Thread(target=drain, args=(self.process.stdout,), daemon=True).start()
+        return self
+
+    def wait_for_line(self, pattern: str, timeout: float = 10.0, count: int = 1) -> list[str]:
+        """The console lines matching `pattern`, once there are `count` of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in list(self.lines) if re.search(pattern, line)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} x {pattern!r} not printed within {timeout}s; console: {self.lines[-30:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+SCREENSHOTS = Path(os.environ.get("CANAL_ARTIFACTS", REPO / "reports")) / "screenshots"
+
+
+def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    """Saves what the window shows as reports/screenshots/NAME.png (a test artifact, not
+    committed: reports/ is ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"could not save {path}"
+    return path

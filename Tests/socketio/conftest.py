@@ -30,5 +30,5 @@ def make_server(impl):
 
 @pytest.fixture
 def server(make_server):
-    """A server with short heartbeats."""
-    return make_server("--ping-interval", 1000, "--ping-timeout", 1000)
+    """A server with short heartbeats (a pong may take 3 s: CI machines get busy)."""
+    return make_server("--ping-interval", 1000, "--ping-timeout", 3000)

@@ -34,6 +34,8 @@ def parse_args(argv):
     p.add_argument("--max-http-buffer-size", type=int, default=1000000)
     p.add_argument("--static", default=None)
     p.add_argument("--cors", default="*")
+    p.add_argument("--client-js", default=None,
+                   help="serve this file at /socket.io/socket.io.js (our browser client)")
     return p.parse_args(argv)
 
 
@@ -219,9 +221,22 @@ def build(opts):
                                       "text": "ok"}, to=sid, namespace=nsp)
         elif event == "last-disconnects":
             return list(last_disconnects.get(nsp, []))
-        return None
+        elif event == "server-stats":
+            return {"sessions": len(sio.eio.sockets)}
+        # python-socketio acks every event that asks for it once a handler ran (with no
+        # arguments when it returns None); the official server acks only when the handler
+        # calls back. Events the contract does not ack are reported as not handled, so that
+        # no ack goes out, as with the official server.
+        return sio.not_handled
 
     app = web.Application()
+    if opts.client_js:
+        client_js = os.path.abspath(opts.client_js)
+
+        async def client_script(request):
+            return web.FileResponse(client_js, headers={"Content-Type": "application/javascript; charset=utf-8"})
+
+        app.router.add_get("/socket.io/socket.io.js", client_script)
     sio.attach(app)
     if opts.static:
         root = os.path.abspath(opts.static)

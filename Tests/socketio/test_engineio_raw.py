@@ -153,3 +153,72 @@ def test_heartbeat_no_pong_closes(make_server):
             break
         time.sleep(0.05)
     assert r.status_code == 400, "session still open after interval + timeout + 2 s"
+
+
+def _ws_sio(server):
+    """A raw WebSocket session joined to `/`: returns (socket, its Socket.IO id)."""
+    w, _ = ws_only(server)
+    w.send("40")
+    answer = w.recv(timeout=T)
+    assert answer.startswith("40{"), answer
+    return w, json.loads(answer[2:])["sid"]
+
+
+def _ack(w, event, ack_id=7):
+    """Emits `event` asking for an ack and returns the ack's arguments (pings answered)."""
+    w.send(f'42{ack_id}["{event}"]')
+    deadline = time.monotonic() + T
+    while time.monotonic() < deadline:
+        got = w.recv(timeout=T)
+        if got == "2":
+            w.send("3")
+        elif got.startswith(f"43{ack_id}"):
+            return json.loads(got[2 + len(str(ack_id)):])
+    raise AssertionError(f"no ack for {event}")
+
+
+def test_client_namespace_disconnect_reason(server):
+    """A `41` that surely reached the server ends the socket with the official reason."""
+    w, sid = _ws_sio(server)
+    w.send("41")
+    time.sleep(0.3)  # the `41` is on the wire before the transport closes
+    w.close()
+    other, _ = _ws_sio(server)
+    try:
+        deadline = time.monotonic() + T
+        while time.monotonic() < deadline:
+            (last,) = _ack(other, "last-disconnects")
+            mine = [d["reason"] for d in last if d["id"] == sid]
+            if mine:
+                break
+            time.sleep(0.05)
+        assert mine == ["client namespace disconnect"]
+    finally:
+        other.close()
+
+
+def test_canal_shutdown_lets_clients_reconnect():
+    """Canal only (the reference server is stopped without a shutdown of its own): on
+    SIGTERM a held poll gets 503 and a WebSocket closes with 1001, never an Engine.IO
+    `close`, which would tell python-socketio's client not to reconnect."""
+    from sioserver import Server
+    from websockets.exceptions import ConnectionClosed
+
+    s = Server("canal", "--ping-interval", 5000, "--ping-timeout", 5000).start()
+    try:
+        p = Polling(s)
+        w, _ = ws_only(s)
+        held = []
+        t = threading.Thread(target=lambda: held.append(p.get(timeout=4)))
+        t.start()
+        time.sleep(0.3)
+        s.proc.send_signal(15)
+        t.join(5)
+        assert held and held[0].status_code == 503, held
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                w.recv(timeout=T)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert s.proc.wait(5) == 0
+    finally:
+        s.stop()
