@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
         .library(name: "CanalSocketIO", targets: ["CanalSocketIO"]),
+        .library(name: "CanalRedis", targets: ["CanalRedis"]),
+        .library(name: "CanalSocketIORedis", targets: ["CanalSocketIORedis"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -156,6 +158,31 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // A narrow Redis client: the RESP2 codec without I/O, and a pipelined, reconnecting
+        // connection on NIO with pub/sub and the stream commands, behind the RedisClient protocol.
+        .target(
+            name: "CanalRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Socket.IO servers in a cluster through Redis: the adapter, wire-compatible with
+        // @socket.io/redis-streams-adapter, and sessions that survive a server.
+        .target(
+            name: "CanalSocketIORedis",
+            dependencies: [
+                "CanalRedis",
+                "CanalSocketIO",
+                "CanalSocketIOCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -182,6 +209,8 @@ let package = Package(
                 "CanalDemoSite",
                 "CanalSocketIO",
                 "CanalSocketIOCore",
+                "CanalSocketIORedis",
+                "CanalRedis",
                 "CanalEngineIO",
                 "CanalEngineIOCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -228,11 +257,18 @@ let package = Package(
             dependencies: ["CanalSocketIOCore"],
             path: "Tests/SIOCodecTool"
         ),
+        // JSON-lines front end of CanalSocketIORedis's wire format for Tests/cluster.
+        .executableTarget(
+            name: "canal-redis-wire",
+            dependencies: ["CanalSocketIORedis", "CanalSocketIO", "CanalSocketIOCore"],
+            path: "Tests/RedisWireTool"
+        ),
         // The Socket.IO server the Python tests drive (Tests/socketio/CONTRACT.md).
         .executableTarget(
             name: "canal-sio-testserver",
             dependencies: [
                 "CanalSocketIO",
+                "CanalSocketIORedis",
                 "CanalHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -271,6 +307,37 @@ let package = Package(
                 "CanalHTTP",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        // Starts and stops a real redis-server for the Redis test targets.
+        .target(
+            name: "CanalRedisTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/RedisTestSupport"
+        ),
+        .testTarget(
+            name: "CanalRedisTests",
+            dependencies: [
+                "CanalRedis",
+                "CanalRedisTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "CanalSocketIORedisTests",
+            dependencies: [
+                "CanalSocketIORedis",
+                "CanalRedisTestSupport",
+                "CanalRedis",
+                "CanalSocketIO",
+                "CanalSocketIOCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -38,6 +38,8 @@ public struct SocketIOAdapterContext: Sendable {
     /// Connection state recovery, when the server has it on.
     public let recovery: SocketIOServerOptions.ConnectionStateRecovery?
     let sockets: SocketIOLocalSockets
+    /// Where a cluster adapter hands in other servers' `serverSideEmit` events.
+    public internal(set) var serverSideEvents = SocketIOServerSideEvents()
 
     /// Delivers one packet to the local sockets with these ids, encoded once for all of
     /// them. Sockets that left meanwhile are skipped.

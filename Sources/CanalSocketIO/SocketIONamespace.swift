@@ -11,6 +11,7 @@ public final class SocketIONamespace: Sendable {
     /// Rooms and broadcasts; in memory unless the server was given another adapter.
     public let adapter: any SocketIOAdapter
     let sockets = SocketIOLocalSockets()
+    let serverSideEvents = SocketIOServerSideEvents()
     let metrics: SocketIOMetrics
     private let middlewares = NIOLockedValueBox<[@Sendable (SocketIOSocket) async throws -> Void]>([])
     private let connectionHandlers = NIOLockedValueBox<[@Sendable (SocketIOSocket) -> Void]>([])
@@ -21,7 +22,9 @@ public final class SocketIONamespace: Sendable {
         self.server = server
         self.metrics = server.metrics
         self.adapter = server.options.adapter(
-            SocketIOAdapterContext(namespace: name, recovery: server.options.connectionStateRecovery, sockets: sockets))
+            SocketIOAdapterContext(
+                namespace: name, recovery: server.options.connectionStateRecovery, sockets: sockets,
+                serverSideEvents: serverSideEvents))
     }
 
     /// A connection middleware (`use`): runs, in order, before a socket joins. Throw a

@@ -30,7 +30,8 @@ public final class SocketIOSocket: @unchecked Sendable {
     /// True when connection state recovery gave this socket back its old id, rooms and data.
     public private(set) var recovered = false
     /// The private id a client sends back to recover its session (recovery on only).
-    private(set) var privateID: String?
+    /// Cluster adapters copy sessions under it. Never send it to other clients.
+    public private(set) var privateID: String?
 
     let connection: SocketIOConnection
     private let dataBox = NIOLockedValueBox<SocketIOValue>(.null)

@@ -2,7 +2,9 @@ import ArgumentParser
 import CanalDemoSite
 import CanalEngineIO
 import CanalHTTP
+import CanalRedis
 import CanalSocketIO
+import CanalSocketIORedis
 import CanalWebSocket
 import CanalWebSocketCompression
 import Dispatch
@@ -140,7 +142,9 @@ struct Serve: AsyncParsableCommand {
 
     private func runBench(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
         let logger = Logger(label: "canal.serve")
-        let io = SocketIOServer(eventLoopGroup: group, logger: logger)
+        var options = SocketIOServerOptions()
+        if let cluster = try await joinCluster(logger: logger) { options.adapter = cluster.adapter }
+        let io = SocketIOServer(options: options, eventLoopGroup: group, logger: logger)
         SocketIOBench.install(on: io)
         var router = HTTPRouter()
         io.install(on: &router)
@@ -169,7 +173,12 @@ struct Serve: AsyncParsableCommand {
             origins: site.originPolicy,
             logger: logger
         )
-        let io = SocketIOServer(eventLoopGroup: group, logger: Logger(label: "canal.socketio"))
+        var options = SocketIOServerOptions()
+        if let cluster = try await joinCluster(logger: logger) {
+            options.adapter = cluster.adapter
+            options.connectionStateRecovery = .init()
+        }
+        let io = SocketIOServer(options: options, eventLoopGroup: group, logger: Logger(label: "canal.socketio"))
         let console = DemoConsole(colour: Terminal.isTerminal(1) && Terminal.wantsColor(noColorFlag: false))
         DemoSite.installSocketIOExamples(on: io, console: console)
         io.install(on: &router)
@@ -213,6 +222,18 @@ struct Serve: AsyncParsableCommand {
         try await services.run()
     }
 
+    /// With `--redis`: the cluster this server joins (Redis must answer now, or this fails).
+    private func joinCluster(logger: Logger) async throws -> SocketIORedisCluster? {
+        guard let url = server.redis else { return nil }
+        do {
+            let cluster = try await SocketIORedisCluster.connect(url: url, logger: logger)
+            logger.info("joined the Socket.IO cluster at \((try? RedisURL(url))?.description ?? "redis") as \(cluster.uid)")
+            return cluster
+        } catch {
+            throw ValidationError("--redis: \(error)")
+        }
+    }
+
     private func address(scheme: String, port: Int?) -> String {
         let host = server.host.contains(":") ? "[\(server.host)]" : server.host
         return "\(scheme)://\(host):\(port ?? server.port)/"
@@ -231,6 +252,9 @@ struct ServerOptions: ParsableArguments {
 
     @Flag(help: "Only the Socket.IO benchmark contract (bench/socketio): echo and start-broadcast.")
     var bench = false
+
+    @Option(help: "Join a Socket.IO cluster through this Redis (redis://[:password@]host[:port][/db], or rediss://).")
+    var redis: String?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https:// and wss://.")
     var tlsCertificate: String?

@@ -6,6 +6,7 @@ import CanalEngineIOCore
 import CanalHTTP
 import CanalSocketIO
 import CanalSocketIOCore
+import CanalSocketIORedis
 import Dispatch
 import Foundation
 import Logging
@@ -33,6 +34,9 @@ struct TestServer: AsyncParsableCommand {
     @Option var maxBufferedBytes = 4 * 1024 * 1024
     @Option var maxPendingPackets = 10_000
     @Flag var noServeClient = false
+    @Option(help: "Join a cluster through this Redis (redis:// or rediss:// URL).") var redis: String?
+    @Option(help: "This server's name, which the `server-name` event answers.") var name = ""
+    @Option(help: "Cluster heartbeat interval in ms (with --redis).") var heartbeatInterval = 5_000
     @Flag var verbose = false
 
     func run() async throws {
@@ -53,8 +57,20 @@ struct TestServer: AsyncParsableCommand {
         if recovery {
             options.connectionStateRecovery = .init(maxDisconnectionDuration: .milliseconds(Int64(recoveryDuration)))
         }
+        var cluster: SocketIORedisCluster?
+        if let redis {
+            let interval = TimeAmount.milliseconds(Int64(heartbeatInterval))
+            cluster = try await SocketIORedisCluster.connect(
+                url: redis,
+                options: SocketIORedisOptions(
+                    heartbeatInterval: interval, heartbeatTimeout: interval * 2,
+                    sessionRefreshInterval: min(interval, .seconds(1))),
+                logger: logger)
+            options.adapter = cluster!.adapter
+        }
         let io = SocketIOServer(options: options, logger: logger)
         let disconnects = Disconnects()
+        let serverName = name
 
         io.use { socket in
             if socket.handshake.auth["token"]?.stringValue == "reject" {
@@ -70,6 +86,7 @@ struct TestServer: AsyncParsableCommand {
         let dynamic = try io.of(pattern: "/dyn-[a-z0-9]+")
         let setup: @Sendable (SocketIOSocket) -> Void = { socket in
             Self.contract(socket, disconnects: disconnects)
+            socket.on("server-name") { event in event.ack?(arguments: [.string(serverName)]) }
         }
         io.onConnection(setup)
         io.of("/admin").onConnection(setup)
@@ -97,6 +114,7 @@ struct TestServer: AsyncParsableCommand {
         fflush(nil)
         try await server.run()
         stop.cancel()
+        await cluster?.close()
     }
 
     static func contract(_ socket: SocketIOSocket, disconnects: Disconnects) {
