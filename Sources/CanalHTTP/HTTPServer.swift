@@ -120,24 +120,7 @@ public final class HTTPServer: Sendable {
                     if let tlsContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
                     }
-<<<<<<< HEAD
-                    let counter = ByteCountingHandler()
-                    try pipeline.addHandler(counter)
-                    let observer = HTTPHeadObserver()
-                    try pipeline.addHandler(observer)
-                    // Bytes after an upgrade request are forwarded to the WebSocket handler.
-                    let decoder = ByteToMessageHandler(
-                        HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits)
-                    )
-                    let encoder = HTTPResponseEncoder()
-                    try pipeline.addHandler(decoder)
-                    try pipeline.addHandler(encoder)
-                    try pipeline.addHandler(
-                        HTTPServerHandler(
-                            shared: shared, observer: observer, counter: counter, decoder: decoder, encoder: encoder))
-=======
                     try addHTTPHandlers(to: pipeline, shared: shared, decoderLimits: decoderLimits)
->>>>>>> wshard
                 }
             }
             .bind(host: host, port: port)
@@ -189,6 +172,9 @@ public final class HTTPServer: Sendable {
         shared: HTTPServerContext,
         decoderLimits: NIOHTTPDecoderLimitConfiguration
     ) throws {
+        // Counts every byte each way, for routes that meter their traffic (HTTPTrafficMeter).
+        let counter = ByteCountingHandler()
+        try pipeline.addHandler(counter)
         let observer = HTTPHeadObserver()
         try pipeline.addHandler(observer)
         // Bytes after an upgrade request are forwarded to the WebSocket handler.
@@ -198,7 +184,8 @@ public final class HTTPServer: Sendable {
         let encoder = HTTPResponseEncoder()
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(encoder)
-        try pipeline.addHandler(HTTPServerHandler(shared: shared, observer: observer, decoder: decoder, encoder: encoder))
+        try pipeline.addHandler(
+            HTTPServerHandler(shared: shared, observer: observer, counter: counter, decoder: decoder, encoder: encoder))
     }
 
     /// Serves until `shutdown()` completes, the task is cancelled, or (in a
