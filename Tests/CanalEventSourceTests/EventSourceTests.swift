@@ -42,9 +42,20 @@ import Testing
     ) async throws -> (HTTPServer, Task<Void, any Error>) {
         var configuration = HTTPServerConfiguration()
         configuration.eventStream.retry = .milliseconds(50)
-        let server = try await HTTPServer.bind(
-            host: "127.0.0.1", port: port, router: router, configuration: configuration, tls: tls, accessLogger: nil)
-        return (server, Task { try await server.run() })
+        // A restart on the port just freed can find it taken for a moment by another test
+        // binding port 0 in parallel: try again for up to 2 s.
+        var attempt = 0
+        while true {
+            do {
+                let server = try await HTTPServer.bind(
+                    host: "127.0.0.1", port: port, router: router, configuration: configuration, tls: tls,
+                    accessLogger: nil)
+                return (server, Task { try await server.run() })
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && port != 0 && attempt < 40 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     @Test func clientReconnectsWithLastEventIDAndStopsOn204() async throws {
