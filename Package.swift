@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CanalEngineIO", targets: ["CanalEngineIO"]),
         .library(name: "CanalSocketIOCore", targets: ["CanalSocketIOCore"]),
         .library(name: "CanalSocketIO", targets: ["CanalSocketIO"]),
+        .library(name: "CanalSocketIOClient", targets: ["CanalSocketIOClient"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // RFC 6455 without I/O: bytes in, events and bytes out.
@@ -132,6 +134,23 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The Socket.IO client: Engine.IO transports (WebSocket through CanalWebSocket,
+        // long-polling through async-http-client), the manager and its namespace sockets.
+        .target(
+            name: "CanalSocketIOClient",
+            dependencies: [
+                "CanalEngineIOCore",
+                "CanalSocketIOCore",
+                "CanalWebSocket",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -209,6 +228,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SocketIOTestServer"
+        ),
+        .testTarget(
+            name: "CanalSocketIOClientTests",
+            dependencies: [
+                "CanalSocketIOClient",
+                "CanalSocketIO",
+                "CanalHTTP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CanalEngineIOCoreTests",
