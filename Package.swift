@@ -229,6 +229,15 @@ let package = Package(
             ],
             path: "Tests/SocketIOTestServer"
         ),
+        // The Socket.IO client the Python suites in Tests/sioclient drive (JSON lines).
+        .executableTarget(
+            name: "canal-sio-testclient",
+            dependencies: [
+                "CanalSocketIOClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SocketIOTestClient"
+        ),
         .testTarget(
             name: "CanalSocketIOClientTests",
             dependencies: [

@@ -95,10 +95,12 @@ final class EngineClientConnection: @unchecked Sendable {
             case .post(let body):
                 startPost(body)
             case .sendOnWebSocket(let packets):
+                logger.trace("> ws \(packets.map(\.description).joined(separator: " | "))")
                 main?.send(packets)
             case .openProbe:
                 probe = openWebSocket(sessionID: state.handshake?.sid)
             case .sendOnProbe(let packet):
+                logger.trace("> probe \(packet)")
                 probe?.send([packet])
             case .closeProbe:
                 logger.debug("= upgrade abandoned")
@@ -178,7 +180,7 @@ final class EngineClientConnection: @unchecked Sendable {
     private func pollFinished(_ result: Result<ByteBuffer, any Error>) {
         switch result {
         case .success(let body):
-            logger.trace("< poll \(body.readableBytes) bytes")
+            logger.trace("< poll \(String(buffer: body).prefix(120))")
             run(state.pollResponded(body, now: .now()))
         case .failure(let error as PollingError) where error.isTooLarge:
             lastError = error.description
@@ -195,7 +197,7 @@ final class EngineClientConnection: @unchecked Sendable {
         let target = engineURL(.polling, sessionID: sid)
         let loop = eventLoop
         let timeout = max(configuration.engine.openTimeout, pollTimeout)
-        logger.trace("> post \(body.readableBytes) bytes")
+        logger.trace("> post \(String(buffer: body).prefix(120))")
         Task { [self] in
             let failure: (any Error)?
             do {
@@ -240,6 +242,7 @@ final class EngineClientConnection: @unchecked Sendable {
             case .opened:
                 break
             case .packet(let packet):
+                logger.trace("< ws \(packet)")
                 run(state.webSocketReceived(packet, now: now))
             case .garbage(let why):
                 lastError = why
@@ -254,6 +257,7 @@ final class EngineClientConnection: @unchecked Sendable {
             case .opened:
                 run(state.probeOpened(now: now))
             case .packet(let packet):
+                logger.trace("< probe \(packet)")
                 run(state.probeReceived(packet, now: now))
             case .garbage, .failed, .closed:
                 logger.debug("= probe failed: \(event)")

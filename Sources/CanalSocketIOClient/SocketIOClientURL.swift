@@ -19,6 +19,15 @@ public struct SocketIOClientURL: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `text`, or throws an `.invalidURL` error that says what is wrong.
     public init(parsing text: String) throws(SocketIOClientError) {
+        if let range = text.range(of: "://"), let first = text.first, first.isASCII, first.isLetter,
+            text[..<range.lowerBound].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+        {
+            let scheme = text[..<range.lowerBound].lowercased()
+            guard ["http", "https", "ws", "wss"].contains(scheme) else {
+                throw SocketIOClientError(
+                    .invalidURL, "invalid URL \"\(text)\": unsupported scheme \"\(scheme)\" (use http://, https://, ws:// or wss://)")
+            }
+        }
         let parsed: WebSocketURL
         do {
             parsed = try WebSocketURL(parsing: text)

@@ -86,8 +86,15 @@ final class WebSocketTransport: @unchecked Sendable {
         case .closed(let status):
             finished = true
             channel = nil
-            var why = "the WebSocket closed (\(status))"
-            if let error = status.error { why = "the WebSocket failed: \(error)" }
+            var why: String
+            if let error = status.error {
+                why = "the WebSocket failed: \(error)"
+            } else if status.code == .abnormalClosure {
+                why = "the connection dropped (no WebSocket closing handshake)"
+            } else {
+                why = "the server closed the WebSocket (code \(status.code.rawValue)"
+                why += status.reason.isEmpty ? ")" : ", reason \"\(status.reason)\")"
+            }
             handler(self, .closed(why))
         case .ping, .pong, .closeReceived:
             break

@@ -1,0 +1,123 @@
+"""CanalSocketIOClient against servers that misbehave (fake_server.py): every case ends with
+a clear error in bounded time, never a crash or a hang."""
+import time
+
+import pytest
+
+from fake_server import FakeServer
+
+MODES = ["polling", "websocket"]
+
+
+@pytest.fixture
+def fake():
+    started = []
+
+    def make(scenario):
+        server = FakeServer(scenario).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def still_alive(c):
+    """The client process still answers (no crash, no deadlock)."""
+    c.send("status", socket="s")
+    c.wait("status", timeout=5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fake_server_that_behaves_works(fake, client, mode):
+    server = fake("echo")
+    c = client()
+    c.manager(server.url, mode)
+    c.socket()
+    assert c.wait("connected", socket="s")["id"] == "fake-socket"
+    c.emit("s", "hello", 1)
+    assert c.event("hello") == [1]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_connect_never_answered_times_out(fake, client, mode):
+    server = fake("silent")
+    c = client()
+    c.manager(server.url, mode, connect_timeout_ms=800)
+    c.socket()
+    t0 = time.monotonic()
+    error = c.wait("connect_error", socket="s", timeout=10)
+    assert error["kind"] == "timeout" and error["will_retry"] is False
+    assert "did not answer the CONNECT" in error["message"]
+    assert 0.7 < time.monotonic() - t0 < 5
+    still_alive(c)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_malformed_answer_to_connect_is_parse_error(fake, client, mode):
+    server = fake("malformed-connect")
+    c = client()
+    c.manager(server.url, mode)
+    c.socket()
+    error = c.wait("connect_error", socket="s")
+    assert error["kind"] == "connectionFailed" and error["will_retry"] is False
+    assert "parse error" in error["message"] and "not Socket.IO" in error["message"]
+    still_alive(c)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_malformed_packet_after_connect_disconnects_with_parse_error(fake, client, mode):
+    server = fake("malformed-event")
+    c = client()
+    c.manager(server.url, mode)
+    c.socket()
+    c.wait("connected", socket="s")
+    gone = c.wait("disconnected", socket="s")
+    assert gone["reason"] == "parse error" and gone["will_reconnect"] is False
+    assert "unknown packet type" in gone["detail"]
+    still_alive(c)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_server_not_speaking_engineio_is_refused_clearly(fake, client, mode):
+    server = fake("not-engineio")
+    c = client()
+    c.manager(server.url, "polling")
+    c.socket()
+    error = c.wait("connect_error", socket="s")
+    assert error["kind"] == "connectionFailed"
+    assert "does not speak Socket.IO" in error["message"]
+
+
+def test_server_dropping_everything_mid_upgrade_ends_with_transport_error(fake, client):
+    server = fake("drop-upgrade")
+    c = client()
+    c.manager(server.url, "upgrade")
+    c.socket()
+    # The CONNECT may or may not be answered before the drop: either way the end is clear.
+    t0 = time.monotonic()
+    line = None
+    while line is None and time.monotonic() - t0 < 10:
+        ends = c.all("connect_error", socket="s") + c.all("disconnected", socket="s")
+        line = ends[0] if ends else None
+        time.sleep(0.05)
+    assert line is not None, f"no end within 10 s: {c.lines}"
+    if line["type"] == "disconnected":
+        assert line["reason"] == "transport error" and line["will_reconnect"] is False
+    else:
+        assert line["kind"] == "connectionFailed"
+    assert not c.all("upgraded")
+    still_alive(c)
+
+
+def test_bad_probe_answer_keeps_session_on_polling(fake, client):
+    server = fake("bad-probe")
+    c = client()
+    c.manager(server.url, "upgrade")
+    c.socket()
+    c.wait("connected", socket="s")
+    time.sleep(0.5)
+    c.emit("s", "still", "polling")
+    assert c.event("still") == ["polling"]
+    assert not c.all("upgraded")
