@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
         .executable(name: "chat-server", targets: ["ChatServer"]),
+        .executable(name: "periodic-sio-client", targets: ["PeriodicSocketIOClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -192,6 +193,11 @@ let package = Package(
             dependencies: ["CanalSocketIO", "CanalHTTP"],
             path: "Examples/ChatServer",
             exclude: ["public"]
+        ),
+        .executableTarget(
+            name: "PeriodicSocketIOClient",
+            dependencies: ["CanalSocketIOClient"],
+            path: "Examples/PeriodicSocketIOClient"
         ),
         .executableTarget(
             name: "PeriodicClient",
