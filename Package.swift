@@ -174,6 +174,7 @@ let package = Package(
                 "CanalHTTP",
                 "CanalDemoSite",
                 "CanalSocketIO",
+                "CanalSocketIOClient",
                 "CanalSocketIOCore",
                 "CanalEngineIO",
                 "CanalEngineIOCore",

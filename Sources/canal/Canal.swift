@@ -9,6 +9,7 @@ struct Canal: AsyncParsableCommand {
         usage: """
             canal -c <url> [options]     connect to a WebSocket server (as wscat -c)
             canal -l <port> [options]    wait for clients and talk to them (as wscat -l)
+            canal io <url> [options]     talk to a Socket.IO server (canal io --help)
             canal <subcommand> [options]
             """,
         discussion: """
@@ -17,7 +18,7 @@ struct Canal: AsyncParsableCommand {
             history, several clients in listen mode, --reconnect and --timestamps.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Connect.self, Listen.self, Internals.self]
+        subcommands: [Serve.self, Connect.self, Listen.self, SocketIOCommand.self, Internals.self]
     )
 
     @OptionGroup(title: "Mode")
@@ -73,7 +74,8 @@ struct Canal: AsyncParsableCommand {
     /// Subcommands are parsed on their own: ArgumentParser would otherwise give an option
     /// that the root command also has (`--host`, `-p`) to the root.
     private static let subcommandTypes: [String: any ParsableCommand.Type] = [
-        "serve": Serve.self, "connect": Connect.self, "listen": Listen.self, "internals": Internals.self,
+        "serve": Serve.self, "connect": Connect.self, "listen": Listen.self, "io": SocketIOCommand.self,
+        "internals": Internals.self,
     ]
 
     /// Parses the command line with wscat's spellings accepted, and exits with the codes
