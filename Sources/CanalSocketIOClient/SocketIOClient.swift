@@ -42,19 +42,12 @@ public enum SocketIOClient {
             let stream = socket.subscribers.subscribe(limit: configuration.incomingBufferLimit)
             socket.connect()
             var iterator = stream.makeAsyncIterator()
-            waiting: while let update = try await iterator.next() {
-                switch update {
-                case .connected:
-                    break waiting
-                case .connectError(let error, let willRetry) where !willRetry:
-                    throw error
-                case .reconnectFailed(let attempts):
-                    throw SocketIOClientError(
-                        .connectionFailed, "gave up connecting after \(attempts) attempt\(attempts == 1 ? "" : "s")")
-                default:
-                    continue
-                }
+            var connected = false
+            while !connected, let update = try await iterator.next() {
+                if case .connected = update { connected = true }
+                if let error = SocketIOClientEvents.connectFailure(update) { throw error }
             }
+            guard connected else { throw CancellationError() }
             try Task.checkCancellation()
             return try await body(socket, SocketIOClientEvents(updates: stream))
         }

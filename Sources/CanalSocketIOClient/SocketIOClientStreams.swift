@@ -71,15 +71,24 @@ public struct SocketIOClientEvents: AsyncSequence, Sendable {
                 case .disconnected(let reason, let willReconnect, _) where !willReconnect:
                     if reason == .ioClientDisconnect { return nil }
                     throw SocketIOClientError.disconnected(reason)
-                case .connectError(let error, let willRetry) where !willRetry:
-                    throw error
-                case .reconnectFailed(let attempts):
-                    throw SocketIOClientError(
-                        .connectionFailed, "gave up reconnecting after \(attempts) attempt\(attempts == 1 ? "" : "s")")
                 default:
-                    continue
+                    if let error = SocketIOClientEvents.connectFailure(update) { throw error }
                 }
             }
+            return nil
+        }
+    }
+
+    /// The error of an update after which the socket will not connect again by itself: a
+    /// refusal or failure not retried, or reconnection given up.
+    static func connectFailure(_ update: SocketIOClientUpdate) -> SocketIOClientError? {
+        switch update {
+        case .connectError(let error, let willRetry) where !willRetry:
+            return error
+        case .reconnectFailed(let attempts):
+            return SocketIOClientError(
+                .connectionFailed, "gave up connecting after \(attempts) attempt\(attempts == 1 ? "" : "s")")
+        default:
             return nil
         }
     }

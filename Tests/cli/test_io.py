@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 
@@ -280,3 +281,24 @@ def test_io_line_errors(line, error):
     result = run_canal("internals", "io-line", line)
     assert result.returncode == 1, result
     assert error in result.stdout
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_https_with_ca_and_untrusted_certificate(start_canal, tmp_path, transport):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    serve = start_canal("serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", cert, "--tls-key", key)
+    port = serve.expect_stdout(r"listening on https://127\.0\.0\.1:(\d+)/", timeout=30).group(1)
+    url = f"https://127.0.0.1:{port}"
+    result = run_canal("io", url, "--transport", transport, "--ca", cert, "-w", "1", input="secure hello\n")
+    assert result.returncode == 0, result
+    assert 'message "secure hello"' in result.lines
+    result = run_canal("io", url.replace("https", "wss"), "--transport", transport, "-n", "-x", "skipped", "-w", "1")
+    assert result.returncode == 0, result
+    assert 'message "skipped"' in result.lines
+    result = run_canal("io", url, "--transport", transport)
+    assert result.returncode == 1, result
+    assert "certificate is not trusted" in result.stderr
+    assert "use --ca FILE to trust a private CA, or -n" in result.stderr

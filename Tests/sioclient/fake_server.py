@@ -39,6 +39,8 @@ class FakeServer:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.dropped = False
         self.received: list[str] = []
+        # (method, transport, the request's headers) of every request.
+        self.requests: list[tuple[str, str, dict]] = []
         self.sockets: set[web.WebSocketResponse] = set()
         self.port = 0
         self.runner = None
@@ -99,6 +101,7 @@ class FakeServer:
             request.transport.abort()
             return web.Response(status=500)
         sid = request.query.get("sid")
+        self.requests.append((request.method, request.query.get("transport", ""), dict(request.headers)))
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._websocket(request, self.sessions.get(sid) if sid else None)
         if sid is None:

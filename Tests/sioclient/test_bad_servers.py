@@ -1,5 +1,6 @@
-"""CanalSocketIOClient against servers that misbehave (fake_server.py): every case ends with
-a clear error in bounded time, never a crash or a hang."""
+"""CanalSocketIOClient against scripted servers (fake_server.py): custom headers on every
+request; and servers that misbehave, where every case ends with a clear error in bounded
+time, never a crash or a hang."""
 import time
 
 import pytest
@@ -121,3 +122,26 @@ def test_bad_probe_answer_keeps_session_on_polling(fake, client):
     c.emit("s", "still", "polling")
     assert c.event("still") == ["polling"]
     assert not c.all("upgraded")
+
+
+@pytest.mark.parametrize("mode", ["polling", "websocket", "upgrade"])
+def test_custom_headers_and_url_credentials_go_with_every_request(fake, client, mode):
+    server = fake("bad-probe" if mode == "upgrade" else "echo")
+    c = client()
+    url = server.url.replace("http://", "http://user:secret@")
+    c.manager(url, mode, headers={"X-Canal-Test": "yes", "Cookie": "io=1"})
+    c.socket()
+    c.wait("connected", socket="s")
+    c.emit("s", "ping-me")
+    c.event("ping-me")
+    if mode == "upgrade":
+        deadline = time.monotonic() + 5
+        while not any(t == "websocket" for _, t, _ in server.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    kinds = {(method, transport) for method, transport, _ in server.requests}
+    expected = {"polling": {("GET", "polling"), ("POST", "polling")}, "websocket": {("GET", "websocket")},
+                "upgrade": {("GET", "polling"), ("POST", "polling"), ("GET", "websocket")}}[mode]
+    assert expected <= kinds
+    for _, _, headers in server.requests:
+        assert headers.get("X-Canal-Test") == "yes" and headers.get("Cookie") == "io=1"
+        assert headers.get("Authorization") == "Basic dXNlcjpzZWNyZXQ="
