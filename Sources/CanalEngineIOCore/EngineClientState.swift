@@ -69,6 +69,8 @@ public struct EngineClientState: Sendable {
     var pollInFlight = false
     var postInFlight = false
     var writeBuffer: [EnginePacket] = []
+    /// The application closed while a POST was in flight: the `close` packet follows it.
+    var closeAfterPost = false
     private var openDeadline: NIODeadline?
     private var pingDeadline: NIODeadline?
 
@@ -229,6 +231,11 @@ public struct EngineClientState: Sendable {
     public mutating func postSucceeded(now: NIODeadline) -> [EngineClientAction] {
         guard postInFlight else { return [] }
         postInFlight = false
+        if closeAfterPost {
+            closeAfterPost = false
+            defer { writeBuffer.removeAll() }
+            return [.post(EnginePayload.encode(writeBuffer))]
+        }
         guard phase == .open, transport == .polling else { return [] }
         if case .pausing = probe { return finishUpgradeIfPaused() }
         return flush()
@@ -238,6 +245,7 @@ public struct EngineClientState: Sendable {
     public mutating func postFailed(now: NIODeadline) -> [EngineClientAction] {
         guard postInFlight else { return [] }
         postInFlight = false
+        closeAfterPost = false
         guard transport == .polling else { return [] }
         return fail(.transportError)
     }
@@ -321,10 +329,17 @@ public struct EngineClientState: Sendable {
         probe = .over
         writeBuffer.append(.close)
         switch transport {
-        case .websocket: actions.append(.sendOnWebSocket(writeBuffer))
-        case .polling: actions.append(.post(EnginePayload.encode(writeBuffer)))
+        case .websocket:
+            actions.append(.sendOnWebSocket(writeBuffer))
+            writeBuffer.removeAll()
+        case .polling where postInFlight:
+            // What the POST in flight carries must reach the server first (engine.io-client
+            // waits for "drain" too): the last POST goes when it is done.
+            closeAfterPost = true
+        case .polling:
+            actions.append(.post(EnginePayload.encode(writeBuffer)))
+            writeBuffer.removeAll()
         }
-        writeBuffer.removeAll()
         phase = .closed(.forcedClose)
         actions += [.closeTransport, .closed(.forcedClose)]
         return actions

@@ -74,7 +74,7 @@ enum HelpText {
           canal io http://host:3000/admin --auth '{"role":"admin"}'
           canal io wss://host/ -H 'Cookie: s=1' --transport websocket
           canal io http://host:3000 -x '/call join lobby' -w 1   ask, print the answer
-          printf 'hello\n/emit chat "hi" 2\n' | canal io http://host:3000 -w 1
+          printf 'hello\\n/emit chat "hi" 2\\n' | canal io http://host:3000 -w 1
           canal io --reconnect --timestamps http://host:3000   log events, riding out restarts
           canal io --listen 3000                            a server for Socket.IO clients
         """

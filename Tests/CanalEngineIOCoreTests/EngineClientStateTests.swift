@@ -279,6 +279,15 @@ import Testing
         #expect(state.send(message("late")).isEmpty)
     }
 
+    @Test func clientClosingWithPostInFlightSendsClosePacketAfterIt() {
+        var state = openPolling(upgrade: false)
+        #expect(state.send(message("bye")) == [.post(body("4bye"))])
+        _ = state.send(message("last"))
+        #expect(state.close(now: start) == [.closeTransport, .closed(.forcedClose)])
+        #expect(state.postSucceeded(now: start) == [.post(body("4last\u{1e}1"))])
+        #expect(state.postSucceeded(now: start).isEmpty)
+    }
+
     @Test func clientClosingDuringProbeClosesProbeToo() {
         var state = openPolling()
         #expect(state.close(now: start) == [.closeProbe, .post(body("1")), .closeTransport, .closed(.forcedClose)])

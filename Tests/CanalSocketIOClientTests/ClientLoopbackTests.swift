@@ -133,6 +133,58 @@ import Testing
         #expect(answers.withLockedValue { $0 } == [[42, "ok"]])
     }
 
+    @Test func catchAllListenersSeeEveryEventBothWays() async throws {
+        try await withServer(configure: { io in
+            io.onConnection { socket in
+                socket.on("go") { _ in
+                    try? socket.emit("one", 1)
+                    try? socket.emit("two", "x", 2)
+                }
+            }
+        }) { url, _ in
+            let seen = NIOLockedValueBox<[String]>([])
+            try await SocketIOClient.connect(to: url, configuration: configuration([.websocket])) { socket, events in
+                socket.onAny { event in seen.withLockedValue { $0.append("in \(event.name) \(event.arguments.count)") } }
+                socket.onAnyOutgoing { name, arguments in
+                    seen.withLockedValue { $0.append("out \(name) \(arguments.count)") }
+                }
+                try socket.emit("go", true)
+                var count = 0
+                for try await _ in events {
+                    count += 1
+                    if count == 2 { break }
+                }
+            }
+            #expect(seen.withLockedValue { $0 } == ["out go 1", "in one 1", "in two 2"])
+        }
+    }
+
+    @Test func cancellingTheTaskDisconnectsAndFailsThePendingAck() async throws {
+        let reasons = NIOLockedValueBox<[String]>([])
+        try await withServer(configure: { io in
+            io.onConnection { socket in
+                socket.onDisconnect { reason in reasons.withLockedValue { $0.append(reason.rawValue) } }
+            }
+        }) { url, _ in
+            let started = AsyncStream.makeStream(of: Void.self)
+            let task = Task {
+                try await SocketIOClient.connect(to: url, configuration: configuration([.polling])) { socket, _ in
+                    started.continuation.yield()
+                    // Never answered: only the cancellation ends it.
+                    _ = try await socket.emitWithAck("nobody-answers", timeout: .seconds(60))
+                }
+            }
+            for await _ in started.stream { break }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+            for _ in 0..<100 where reasons.withLockedValue({ $0.isEmpty }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(reasons.withLockedValue { $0 } == ["client namespace disconnect"])
+        }
+    }
+
     @Test func reservedNamesAreRefusedBeforeSending() async throws {
         let manager = try SocketIOManager(url: "http://127.0.0.1:9")
         let socket = manager.socket()

@@ -135,7 +135,9 @@ class FakeServer:
             if self.scenario == "malformed-connect":
                 await session.queue.put('42["oops')
                 return
-            await session.queue.put('40{"sid":"fake-socket"}')
+            # `40/admin,{...}` is answered on /admin.
+            namespace = packet[2:].split(",", 1)[0] + "," if packet[2:3] == "/" else ""
+            await session.queue.put('40' + namespace + '{"sid":"fake-socket"}')
             if self.scenario == "malformed-event":
                 async def later():
                     await asyncio.sleep(0.2)

@@ -145,3 +145,16 @@ def test_custom_headers_and_url_credentials_go_with_every_request(fake, client, 
     for _, _, headers in server.requests:
         assert headers.get("X-Canal-Test") == "yes" and headers.get("Cookie") == "io=1"
         assert headers.get("Authorization") == "Basic dXNlcjpzZWNyZXQ="
+
+
+@pytest.mark.parametrize("mode", ["polling", "websocket"])
+def test_namespaces_share_one_engineio_session(fake, client, mode):
+    server = fake("echo")
+    c = client()
+    c.manager(server.url, mode)
+    c.socket(id="main")
+    c.socket(id="admin", namespace="/admin", auth={"role": "admin"})
+    c.wait("connected", socket="main")
+    c.wait("connected", socket="admin")
+    assert len(server.sessions) == 1
+    assert '40/admin,{"role":"admin"}' in server.received
