@@ -17,10 +17,12 @@ let package = Package(
         .library(name: "CanalSocketIO", targets: ["CanalSocketIO"]),
         .library(name: "CanalRedis", targets: ["CanalRedis"]),
         .library(name: "CanalSocketIORedis", targets: ["CanalSocketIORedis"]),
+        .library(name: "CanalSocketIOClient", targets: ["CanalSocketIOClient"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
         .executable(name: "chat-server", targets: ["ChatServer"]),
+        .executable(name: "periodic-sio-client", targets: ["PeriodicSocketIOClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -32,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // RFC 6455 without I/O: bytes in, events and bytes out.
@@ -183,6 +186,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Socket.IO client: Engine.IO transports (WebSocket through CanalWebSocket,
+        // long-polling through async-http-client), the manager and its namespace sockets.
+        .target(
+            name: "CanalSocketIOClient",
+            dependencies: [
+                "CanalEngineIOCore",
+                "CanalSocketIOCore",
+                "CanalWebSocket",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -208,6 +228,7 @@ let package = Package(
                 "CanalHTTP",
                 "CanalDemoSite",
                 "CanalSocketIO",
+                "CanalSocketIOClient",
                 "CanalSocketIOCore",
                 "CanalSocketIORedis",
                 "CanalRedis",
@@ -231,6 +252,11 @@ let package = Package(
             dependencies: ["CanalSocketIO", "CanalHTTP"],
             path: "Examples/ChatServer",
             exclude: ["public"]
+        ),
+        .executableTarget(
+            name: "PeriodicSocketIOClient",
+            dependencies: ["CanalSocketIOClient"],
+            path: "Examples/PeriodicSocketIOClient"
         ),
         .executableTarget(
             name: "PeriodicClient",
@@ -290,6 +316,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SSETestServer"
+        ),
+        // The Socket.IO client the Python suites in Tests/sioclient drive (JSON lines).
+        .executableTarget(
+            name: "canal-sio-testclient",
+            dependencies: [
+                "CanalSocketIOClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SocketIOTestClient"
+        ),
+        .testTarget(
+            name: "CanalSocketIOClientTests",
+            dependencies: [
+                "CanalSocketIOClient",
+                "CanalSocketIO",
+                "CanalHTTP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CanalEngineIOCoreTests",

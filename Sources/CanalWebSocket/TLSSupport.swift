@@ -36,6 +36,15 @@ public struct WebSocketServerTLS: Sendable, Hashable {
 
 extension WebSocketClientTLS {
     func makeContext() throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: makeTLSConfiguration())
+    }
+
+    /// These settings as a NIOSSL client configuration, with the certificate and key files
+    /// loaded: for other clients (an HTTP client, say) that must trust and present the
+    /// same certificates as the WebSocket client.
+    ///
+    /// - Throws: when a file cannot be read or parsed, or the passphrase is wrong.
+    public func makeTLSConfiguration() throws -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         switch trustRoots {
         case .system: configuration.trustRoots = .default
@@ -50,7 +59,7 @@ extension WebSocketClientTLS {
         if let keyFile = privateKeyFile {
             configuration.privateKey = try loadPrivateKey(keyFile, passphrase: privateKeyPassphrase)
         }
-        return try NIOSSLContext(configuration: configuration)
+        return configuration
     }
 }
 

@@ -5,6 +5,7 @@ enum ArgumentRewriter {
         "-c", "--connect", "-l", "--listen", "--bind", "-H", "--header", "-s", "--subprotocol",
         "-o", "--origin", "--host", "-p", "--protocol", "--auth", "-x", "--execute", "-w", "--wait",
         "--ca", "--cert", "--key", "--passphrase", "--max-redirects", "--max-reconnects", "--connect-timeout",
+        "--namespace", "--transport", "--path", "--ack-timeout",
     ]
 
     /// - `-V` alone: `--version`.

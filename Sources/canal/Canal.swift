@@ -10,6 +10,7 @@ struct Canal: AsyncParsableCommand {
             canal -c <url> [options]     connect to a WebSocket server (as wscat -c)
             canal -l <port> [options]    wait for clients and talk to them (as wscat -l)
             canal sse <url> [options]    print a server-sent event stream
+            canal io <url> [options]     talk to a Socket.IO server (canal io --help)
             canal <subcommand> [options]
             """,
         discussion: """
@@ -18,7 +19,7 @@ struct Canal: AsyncParsableCommand {
             history, several clients in listen mode, --reconnect and --timestamps.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Connect.self, Listen.self, ServerSentEvents.self, Internals.self]
+        subcommands: [Serve.self, Connect.self, Listen.self, SocketIOCommand.self, ServerSentEvents.self, Internals.self]
     )
 
     @OptionGroup(title: "Mode")
@@ -74,7 +75,8 @@ struct Canal: AsyncParsableCommand {
     /// Subcommands are parsed on their own: ArgumentParser would otherwise give an option
     /// that the root command also has (`--host`, `-p`) to the root.
     private static let subcommandTypes: [String: any ParsableCommand.Type] = [
-        "serve": Serve.self, "connect": Connect.self, "listen": Listen.self, "sse": ServerSentEvents.self,
+        "serve": Serve.self, "connect": Connect.self, "listen": Listen.self, "io": SocketIOCommand.self,
+        "sse": ServerSentEvents.self,
         "internals": Internals.self,
     ]
 

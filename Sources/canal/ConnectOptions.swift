@@ -44,29 +44,8 @@ struct ConnectOptions: ParsableArguments {
     )
     var wait: Double?
 
-    @Flag(
-        name: [.customShort("n"), .customLong("no-check")],
-        help: "Do not check the server's TLS certificate (testing only).")
-    var noCheck = false
-
-    @Option(
-        help: ArgumentHelp("Trust the CA certificates in this PEM file instead of the system's.", valueName: "file"))
-    var ca: String?
-
-    @Option(help: ArgumentHelp("Client certificate chain (PEM) for servers that ask for one.", valueName: "file"))
-    var cert: String?
-
-    @Option(help: ArgumentHelp("Private key (PEM) of --cert.", valueName: "file"))
-    var key: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Passphrase of --key; without a value it is asked for on the terminal.", valueName: "passphrase"))
-    var passphrase: String?
-
-    /// Set by `ArgumentRewriter` when `--passphrase` comes without a value, as wscat allows.
-    @Flag(name: .customLong("passphrase-prompt"), help: .hidden)
-    var passphrasePrompt = false
+    @OptionGroup
+    var tls: ClientTLSOptions
 
     @Flag(name: [.customShort("L"), .customLong("location")], help: "Follow HTTP redirects (301, 302, 303, 307, 308).")
     var followRedirects = false
@@ -98,11 +77,7 @@ struct ConnectOptions: ParsableArguments {
         if auth != nil { given.append("--auth") }
         if !execute.isEmpty { given.append("-x") }
         if wait != nil { given.append("-w") }
-        if noCheck { given.append("-n") }
-        if ca != nil { given.append("--ca") }
-        if cert != nil { given.append("--cert") }
-        if key != nil { given.append("--key") }
-        if passphrase != nil || passphrasePrompt { given.append("--passphrase") }
+        given += tls.given
         if followRedirects { given.append("-L") }
         if reconnect || maxReconnects != nil { given.append("--reconnect") }
         return given
@@ -135,29 +110,7 @@ struct ConnectOptions: ParsableArguments {
         if maxRedirects < 0 { throw ValidationError("--max-redirects must be 0 or more") }
         if let maxReconnects, maxReconnects < 0 { throw ValidationError("--max-reconnects must be 0 or more") }
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be more than 0") }
-        for (flag, path) in [("--ca", ca), ("--cert", cert), ("--key", key)] {
-            if let path, !FileManager.default.isReadableFile(atPath: path) {
-                throw ValidationError("cannot read the \(flag) file \(DisplayText.quoted(path))")
-            }
-        }
-        if key != nil, cert == nil { throw ValidationError("--key needs --cert (the certificate it belongs to)") }
-        configuration.tls = WebSocketClientTLS(
-            trustRoots: ca.map { .file($0) } ?? .system,
-            verifiesCertificates: !noCheck,
-            certificateChainFile: cert,
-            privateKeyFile: key,
-            privateKeyPassphrase: try resolvedPassphrase()
-        )
+        configuration.tls = try tls.makeTLS()
         return configuration
-    }
-
-    private func resolvedPassphrase() throws(ValidationError) -> String? {
-        if let passphrase { return passphrase }
-        guard passphrasePrompt else { return nil }
-        guard let typed = Terminal.readSecret(prompt: "Passphrase: ") else {
-            throw ValidationError(
-                "--passphrase without a value needs a terminal to ask on; give the passphrase as its value")
-        }
-        return typed
     }
 }

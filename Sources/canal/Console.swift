@@ -48,6 +48,19 @@ final class Console: Sendable {
         }
     }
 
+    /// Something that arrived, shown over several lines (a Socket.IO event and the hex dump
+    /// of its bytes): `< ` before the first on a terminal, the lines as they are otherwise.
+    func incoming(lines: [String], label: String? = nil) {
+        guard let first = lines.first else { return }
+        if style.decorated {
+            let rest = lines.dropFirst().map(DisplayText.sanitizedForTerminal)
+            emit([prefix(label) + "< " + DisplayText.sanitizedForTerminal(first)] + rest, color: .blue)
+        } else {
+            // In a pipe the label stays: lines from several namespaces must be told apart.
+            emit([prefix(label) + first] + lines.dropFirst(), color: nil)
+        }
+    }
+
     func incomingBinary(_ bytes: [UInt8], label: String? = nil) {
         if style.decorated {
             let header = prefix(label) + "< binary message, \(bytes.count) byte\(bytes.count == 1 ? "" : "s")"

@@ -9,6 +9,17 @@ struct DisplayOptions: ParsableArguments {
         name: [.customShort("P"), .customLong("show-ping-pong")], help: "Print a notice when a ping or pong arrives.")
     var showPingPong = false
 
+    @OptionGroup
+    var output: OutputOptions
+
+    /// The console for this run. Decoration needs a terminal on standard output and no `-x`.
+    func makeConsole(executing: Bool) -> Console {
+        output.makeConsole(executing: executing)
+    }
+}
+
+/// How output looks, in every mode: colour, times, state lines.
+struct OutputOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Run without colour (also when NO_COLOR is set).")
     var noColor = false
 

@@ -66,6 +66,49 @@ enum HelpText {
              event larger than the client's limit (1 MiB)
         """
 
+    static let socketIOInteraction = """
+        TYPING AND PIPES
+          Each event that arrives is printed as its name and its arguments, each as JSON
+          (bytes as <binary N bytes>, then a hex dump); an acknowledgement as
+          "ack EVENT" and its arguments. A typed line is emitted as a "message" event;
+          lines starting with / are commands. When standard input is a pipe, each line
+          is one event and the end of input disconnects (after -w seconds, and once the
+          answers to /call are in). When standard output is not a terminal it gets only
+          the events and acknowledgements, one per line; state lines (Connected,
+          Disconnected, Reconnecting) go to standard error.
+        """
+
+    static let socketIOCommands = """
+        COMMANDS (client mode)
+        \(SocketIOInput.clientHelp.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+
+        COMMANDS (listen mode)
+        \(SocketIOInput.listenHelp.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        """
+
+    static let socketIOExamples = """
+        EXAMPLES
+          canal io http://127.0.0.1:3000                    talk to the main namespace
+          canal io http://host:3000/admin --auth '{"role":"admin"}'
+          canal io wss://host/ -H 'Cookie: s=1' --transport websocket
+          canal io http://host:3000 -x '/call join lobby' -w 1   ask, print the answer
+          printf 'hello\\n/emit chat "hi" 2\\n' | canal io http://host:3000 -w 1
+          canal io --reconnect --timestamps http://host:3000   log events, riding out restarts
+          canal io --listen 3000                            a server for Socket.IO clients
+        """
+
+    static let socketIOExitStatus = """
+        EXIT STATUS
+          0  ended normally: Ctrl-C, end of input, /disconnect, the end of -w, or the
+             server disconnected the socket
+          1  could not connect: refused, unreachable, TLS failure, HTTP error, not a
+             Socket.IO server, the namespace refused (connect_error) or did not answer;
+             or, with --listen, the port could not be bound
+          2  usage error: unknown option, bad URL, header, --auth or file
+          3  the connection was lost (transport close or error, ping timeout) or the
+             server sent something that is not Socket.IO (parse error)
+        """
+
     /// What follows the generated help of `command` (`canal`, `connect` or `listen`).
     static func epilogue(for command: String) -> String? {
         switch command {
@@ -74,6 +117,9 @@ enum HelpText {
         case "connect": return [interaction, slashCommands, connectExamples, exitStatus].joined(separator: "\n\n")
         case "listen": return [interaction, slashCommands, listenExamples, exitStatus].joined(separator: "\n\n")
         case "sse": return [sseExamples, sseExitStatus].joined(separator: "\n\n")
+        case "io":
+            return [socketIOInteraction, socketIOCommands, socketIOExamples, socketIOExitStatus].joined(
+                separator: "\n\n")
         default: return nil
         }
     }

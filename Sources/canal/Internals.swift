@@ -8,7 +8,7 @@ struct Internals: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Checks of canal's own parsing and formatting, for its test suite.",
         shouldDisplay: false,
-        subcommands: [Slash.self, Dump.self, Backoff.self, Header.self, Keys.self, Location.self]
+        subcommands: [Slash.self, SocketIOLine.self, Dump.self, Backoff.self, Header.self, Keys.self, Location.self]
     )
 
     struct Slash: ParsableCommand {
@@ -21,6 +21,22 @@ struct Internals: ParsableCommand {
             case nil: print("message \(DisplayText.quoted(line))")
             case .success(let command)?: print(command.summary)
             case .failure(let error)?:
+                print("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct SocketIOLine: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "io-line", abstract: "Parse a line as canal io does; print what it does.")
+
+        @Argument var line: String
+
+        func run() throws {
+            switch SocketIOInput.parse(line) {
+            case .success(let input): print(input.summary)
+            case .failure(let error):
                 print("error: \(error)")
                 throw ExitCode(1)
             }

@@ -165,7 +165,7 @@ final class ListenSession: Sendable {
         waiter?.resume()
     }
 
-    private static func describeBindError(_ error: any Error) -> String {
+    static func describeBindError(_ error: any Error) -> String {
         let text = String(describing: error)
         if text.contains("errno: 98") || text.contains("errno: 48") { return "the address is already in use" }
         if text.contains("errno: 13") { return "permission denied (ports below 1024 need privileges)" }

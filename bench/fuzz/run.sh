@@ -3,7 +3,8 @@
 # .build-fuzz) and runs each one, then prints executions, coverage and crashes per target.
 #
 #   bench/fuzz/run.sh --time 600            every target for 10 minutes
-#   bench/fuzz/run.sh --runs 20000          every target for a fixed number of inputs (CI)
+#   bench/fuzz/run.sh --runs 20000          every target for a fixed number of inputs
+#   bench/fuzz/run.sh --debug --runs 5000   unoptimised: builds in a third of the time (CI)
 #   bench/fuzz/run.sh --time 60 FuzzEnginePayload FuzzSocketIOPacket
 #
 # Before fuzzing, each target replays the reproducers under Tests/Fuzz/Regressions/<target>/
@@ -16,13 +17,15 @@ cd "$(dirname "$0")/../.."
 mode=time
 amount=60
 build=1
+configuration=release
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --time) mode=time amount=$2; shift 2 ;;
     --runs) mode=runs amount=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --debug) configuration=debug; shift ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
     esac
@@ -37,15 +40,15 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 if [ "$build" = 1 ]; then
-    echo "==> building ${#targets[@]} fuzz targets (release, -sanitize=fuzzer,address)"
+    echo "==> building ${#targets[@]} fuzz targets ($configuration, -sanitize=fuzzer,address)"
     mkdir -p "$scratch"
     started=$(date +%s)
-    swift build --package-path Tests/Fuzz --scratch-path "$scratch" -c release \
+    swift build --package-path Tests/Fuzz --scratch-path "$scratch" -c "$configuration" \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing \
         >"$scratch/build.log" 2>&1 || { tail -40 "$scratch/build.log"; exit 1; }
     echo "    built in $(($(date +%s) - started)) s"
 fi
-bin="$scratch/release"
+bin="$scratch/$configuration"
 
 python3 bench/fuzz/seeds.py "$scratch/seeds" >/dev/null
 
