@@ -4,7 +4,7 @@
 #
 #   bench/fuzz/run.sh --time 600            every target for 10 minutes
 #   bench/fuzz/run.sh --runs 20000          every target for a fixed number of inputs
-#   bench/fuzz/run.sh --debug --runs 5000   unoptimised: builds in a third of the time (CI)
+#   bench/fuzz/run.sh --debug --runs 5000   unoptimised, quicker to build (CI): a smoke run
 #   bench/fuzz/run.sh --time 60 FuzzEnginePayload FuzzSocketIOPacket
 #
 # Before fuzzing, each target replays the reproducers under Tests/Fuzz/Regressions/<target>/
