@@ -13,7 +13,7 @@ gives every figure as a ratio canal / python:
   echo_d1, echo_d8  50 clients keep 1 (8) `echo` events of 64 bytes in flight
   fanout            1,000 clients; `start-broadcast` at rising tick rates: the highest
                     delivery rate (events/s over all clients) kept with p99 one-way latency
-                    under 50 ms and nothing lost
+                    under 50 ms and nothing lost, and the highest lossless one with its p99
   idle              2,000 connected clients held: server memory per client
 
 Needs: `.build/release/canal` (swift build -c release --product canal), gcc, and a Python
@@ -176,27 +176,41 @@ def run_idle(server, port, timing, path):
 def fanout_once(server, port, rate, seconds, path):
     r = wsload(port, server.pid, ["-m", "sio-broadcast", "-c", str(FANOUT_CLIENTS), "--trigger",
                                   f"{rate},64,{seconds}", "--tail", "20"], path, seconds + 120)
-    passed = (r["rc"] == 0 and r.get("errors") == "0" and r.get("lost") == "0"
-              and r.get("open") == str(FANOUT_CLIENTS) and float(r.get("p99_us", 1e12)) < P99_LIMIT_US)
-    return passed, r
+    sent = float(r.get("bcast_sent", 0) or 0)
+    elapsed = float(r.get("bcast_elapsed_ms", 0) or 0) / 1000
+    # Lossless: every tick reached every client and the server kept (90 % of) the schedule.
+    lossless = (r["rc"] == 0 and r.get("errors") == "0" and r.get("lost") == "0"
+                and r.get("open") == str(FANOUT_CLIENTS) and elapsed > 0 and sent / elapsed >= 0.9 * rate)
+    return lossless, lossless and float(r.get("p99_us", 1e12)) < P99_LIMIT_US, r
 
 
 def run_fanout(name, command, port, rates, seconds, prefix):
-    """Rising rates on a fresh server each; the best passing delivery rate."""
-    best = {"ok": False, "delivered_per_s": 0.0, "rate": 0, "p99_us": 0.0, "server_cpu_us_per_msg": 0.0}
+    """Rising rates on a fresh server each, until a rate loses events or falls behind.
+
+    Two figures: the highest delivery rate with p99 one-way latency under 50 ms (the issue's
+    target), and the highest lossless one (every tick to every client, on schedule) with
+    its p99: with 1,000 clients a tick is 1,000 writes, so its last receiver waits for all of
+    them, and on a loaded machine the p99 can pass 50 ms at any rate."""
+    best = {"ok": False, "delivered_per_s": 0.0, "rate": 0, "p99_us": 0.0,
+            "lossless_delivered_per_s": 0.0, "lossless_rate": 0, "lossless_p99_us": 0.0,
+            "server_cpu_us_per_msg": 0.0}
     for rate in rates:
         server = Server(name, command, port, f"{prefix}.r{rate}.server.log")
         try:
-            passed, r = fanout_once(server, port, rate, seconds, f"{prefix}.r{rate}.txt")
+            lossless, passed, r = fanout_once(server, port, rate, seconds, f"{prefix}.r{rate}.txt")
         finally:
             server.stop()
         log(f"    rate {rate}/s x {FANOUT_CLIENTS}: delivered {r.get('delivered_per_s')}/s "
-            f"p99 {r.get('p99_us')} us lost {r.get('lost')} errors {r.get('errors')} -> "
-            f"{'pass' if passed else 'FAIL'}")
-        if not passed:
+            f"p99 {r.get('p99_us')} us lost {r.get('lost')} errors {r.get('errors')} "
+            f"broadcasts {r.get('bcast_sent')} in {r.get('bcast_elapsed_ms')} ms -> "
+            f"{'pass' if passed else 'lossless, p99 over 50 ms' if lossless else 'FAIL'}")
+        if not lossless:
             break
-        best = {"ok": True, "delivered_per_s": float(r["delivered_per_s"]), "rate": rate,
-                "p99_us": float(r["p99_us"]), "server_cpu_us_per_msg": float(r.get("server_cpu_us_per_msg", 0))}
+        best.update(ok=True, lossless_delivered_per_s=float(r["delivered_per_s"]), lossless_rate=rate,
+                    lossless_p99_us=float(r["p99_us"]),
+                    server_cpu_us_per_msg=float(r.get("server_cpu_us_per_msg", 0)))
+        if passed:
+            best.update(delivered_per_s=float(r["delivered_per_s"]), rate=rate, p99_us=float(r["p99_us"]))
         time.sleep(1)
     return best
 
@@ -205,7 +219,8 @@ METRICS = {
     "echo_d1": [("msgs_per_s", "higher"), ("server_cpu_us_per_msg", "lower"), ("p99_us", "lower")],
     "echo_d8": [("msgs_per_s", "higher"), ("server_cpu_us_per_msg", "lower"), ("p99_us", "lower")],
     "fanout": [("delivered_per_s", "higher"), ("rate", "higher"), ("p99_us", "lower"),
-               ("server_cpu_us_per_msg", "lower")],
+               ("lossless_delivered_per_s", "higher"), ("lossless_rate", "higher"),
+               ("lossless_p99_us", "lower"), ("server_cpu_us_per_msg", "lower")],
     "idle": [("server_kb_per_conn", "lower")],
 }
 
