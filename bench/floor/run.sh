@@ -46,7 +46,7 @@ done
 for probe in $PROBES; do
   echo "== $probe against node-ws" >&2
   # An empty OURS_CMD (canal) leaves bench/run.sh on its own default.
-  OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
+  SERVERS="node ours" OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
   cp bench/out/results.tsv "$OUT_DIR/$probe.tsv"
 done
 
