@@ -53,7 +53,7 @@ done
 echo
 printf 'probe\tmetric\tnode\tprobe\tratio\n' >"$OUT_DIR/summary.tsv"
 for probe in $PROBES; do
-  awk -v p="$probe" -F'\t' 'NR > 1 && $1 ~ /msgs_per_s|cpu_us/ { print p "\t" $1 "\t" $2 "\t" $3 "\t" $4 }' \
+  awk -v p="$probe" -F'\t' 'NR > 1 && $1 ~ /msgs_per_s|cpu_us|kb_per_conn/ { print p "\t" $1 "\t" $2 "\t" $3 "\t" $4 }' \
     "$OUT_DIR/$probe.tsv" >>"$OUT_DIR/summary.tsv"
 done
 column -t -s $'\t' "$OUT_DIR/summary.tsv"
