@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
 
             With --echo-only the server is a bare WebSocket echo at every path, and plain \
             HTTP requests get 404; the benchmarks and the Autobahn conformance runs use it. \
+            With --echo-only --async it echoes through the async API instead of an event-loop \
+            callback, as bench/run.sh measures both. \
             With --bench it serves only the Socket.IO benchmark contract of bench/socketio \
             (echo and start-broadcast on the main namespace).
 
