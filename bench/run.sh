@@ -36,10 +36,15 @@ PIN_SERVER=${PIN_SERVER:-0}
 PIN_LOAD=${PIN_LOAD:-1}
 DEFAULT_NODE_CMD='node bench/node-echo.js {PORT}'
 DEFAULT_OURS_CMD='.build/release/canal serve --echo-only --host 127.0.0.1 --port {PORT} --threads 1 --no-keepalive --max-message-size 2097152'
+DEFAULT_ASYNC_CMD="$DEFAULT_OURS_CMD --async"
 NODE_CMD=${NODE_CMD:-$DEFAULT_NODE_CMD}
 OURS_CMD=${OURS_CMD:-$DEFAULT_OURS_CMD}
+ASYNC_CMD=${ASYNC_CMD:-$DEFAULT_ASYNC_CMD}
 
-SERVERS=(node ours)
+# node first; "async" (our echo through the async API) is optional.
+read -r -a SERVERS <<<"${SERVERS:-node ours async}"
+[[ ${SERVERS[0]:-} == node && ${SERVERS[1]:-} == ours ]] ||
+  { echo "run.sh: error: SERVERS must start with 'node ours'" >&2; exit 1; }
 PIN_SERVER_CMD=()
 PIN_LOAD_CMD=()
 if [[ $PIN == 1 ]]; then
@@ -47,8 +52,8 @@ if [[ $PIN == 1 ]]; then
   PIN_SERVER_CMD=(taskset -c "$PIN_SERVER")
   PIN_LOAD_CMD=(taskset -c "$PIN_LOAD")
 fi
-declare -A SERVER_CMD=([node]=$NODE_CMD [ours]=$OURS_CMD)
-declare -A SERVER_PORT=([node]=$PORT_BASE [ours]=$((PORT_BASE + 1)))
+declare -A SERVER_CMD=([node]=$NODE_CMD [ours]=$OURS_CMD [async]=$ASYNC_CMD)
+declare -A SERVER_PORT=([node]=$PORT_BASE [ours]=$((PORT_BASE + 1)) [async]=$((PORT_BASE + 2)))
 
 declare -A RES=()   # "scenario.server.round.key" -> value from a RESULT line
 PROBLEMS=()         # human-readable failures, reported at the end
@@ -247,20 +252,33 @@ ratio() {
     if (o !~ num || n !~ num || n + 0 == 0) print "n/a"; else printf "%.2f\n", o / n }'
 }
 
+has_async() { [[ " ${SERVERS[*]} " == *" async "* ]]; }
+
 write_report() {
-  local tsv=$OUT_DIR/results.tsv scenario m key better node ours
-  printf 'metric\tnode\tours\tratio_ours_over_node\tbetter\n' >"$tsv"
+  local tsv=$OUT_DIR/results.tsv scenario m key better node ours async
+  # The first five columns stay as they were without the async server (bench/floor reads them).
+  if has_async; then
+    printf 'metric\tnode\tours\tratio_ours_over_node\tbetter\tasync\tratio_async_over_node\tratio_async_over_ours\n' >"$tsv"
+  else
+    printf 'metric\tnode\tours\tratio_ours_over_node\tbetter\n' >"$tsv"
+  fi
   for scenario in $SCENARIOS; do
     for m in $(scenario_metrics "$scenario"); do
       key=${m%%:*} better=${m#*:}
       node=$(median "$scenario" node "$key")
       ours=$(median "$scenario" ours "$key")
-      printf '%s\t%s\t%s\t%s\t%s\n' "$scenario.$key" "$node" "$ours" "$(ratio "$ours" "$node")" "$better" >>"$tsv"
+      printf '%s\t%s\t%s\t%s\t%s' "$scenario.$key" "$node" "$ours" "$(ratio "$ours" "$node")" "$better" >>"$tsv"
+      if has_async; then
+        async=$(median "$scenario" async "$key")
+        printf '\t%s\t%s\t%s' "$async" "$(ratio "$async" "$node")" "$(ratio "$async" "$ours")" >>"$tsv"
+      fi
+      printf '\n' >>"$tsv"
     done
   done
 
   echo
-  echo "ratio = ours/node. 'better' gives the good direction: for throughput (msgs_per_s,"
+  echo "ours = canal serve --echo-only (event-loop handler); async = the same with --async (the"
+  echo "README's for-await loop). ratio = ours/node; async/node and async/ours likewise. 'better' gives the good direction: for throughput (msgs_per_s,"
   echo "MB_per_s, handshakes_per_s) higher is better; for latency (p50/p99 us), server CPU-us"
   echo "per message/handshake and memory (server_kb_per_conn, RSS) LOWER is better."
   echo "warm-up ${WARMUP}s, measure ${DURATION}s, idle conns $IDLE_CONNS, rounds $ROUNDS (medians);"
@@ -270,7 +288,11 @@ write_report() {
   echo "load average before: $LOAD_BEFORE, after: $(load_avg)"
   echo
   {
-    printf 'metric\tnode\tours\tratio\tbetter\n'
+    if has_async; then
+      printf 'metric\tnode\tours\tratio\tbetter\tasync\tasync/node\tasync/ours\n'
+    else
+      printf 'metric\tnode\tours\tratio\tbetter\n'
+    fi
     tail -n +2 "$tsv"
   } | column -t -s $'\t'
   echo
@@ -297,7 +319,11 @@ main() {
   LOAD_BEFORE=$(load_avg)
   for ((round = 1; round <= ROUNDS; round++)); do
     order=("${SERVERS[@]}")
-    ((round % 2)) || order=("${SERVERS[1]}" "${SERVERS[0]}")
+    if ((round % 2 == 0)); then
+      local i
+      order=()
+      for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do order+=("${SERVERS[i]}"); done
+    fi
     for scenario in $SCENARIOS; do
       log "== round $round/$ROUNDS $scenario: $(scenario_args "$scenario")"
       for server in "${order[@]}"; do

@@ -72,7 +72,7 @@ extension HTTPServerHandler {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let linger = Self.lingerTime
         let ended = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        counter.end()
+        counter?.end()
         ended.whenComplete { _ in
             let context = bound.value
             context.close(mode: .output, promise: nil)
@@ -104,7 +104,7 @@ extension HTTPServerHandler {
             started: exchange.started
         )
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        counter.end()
+        counter?.end()
         if let whenWritten { written.whenComplete { _ in whenWritten() } }
         if keepAlive && !quiescing {
             state = .awaitingHead

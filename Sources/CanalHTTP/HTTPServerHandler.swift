@@ -68,8 +68,9 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let shared: HTTPServerContext
     let observer: HTTPHeadObserver
-    /// Counts bytes for the `HTTPTrafficMeter` of the route being answered.
-    let counter: ByteCountingHandler
+    /// Counts bytes for the `HTTPTrafficMeter` of the route being answered; nil when the
+    /// router meters no route.
+    let counter: ByteCountingHandler?
     /// The HTTP handlers a WebSocket upgrade removes, held to spare looking them up.
     let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     let encoder: HTTPResponseEncoder
@@ -95,7 +96,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     init(
         shared: HTTPServerContext,
         observer: HTTPHeadObserver,
-        counter: ByteCountingHandler,
+        counter: ByteCountingHandler?,
         decoder: ByteToMessageHandler<HTTPRequestDecoder>,
         encoder: HTTPResponseEncoder
     ) {
@@ -329,7 +330,7 @@ final class HTTPServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let target = route(head)
-        counter.begin(meter(for: head))
+        counter?.begin(meter(for: head))
         var body: ByteBuffer?
         if case .route = target { body = context?.channel.allocator.buffer(capacity: 0) }
         // RFC 9110 §10.1.1: the body is within limits and will be read (and, for targets

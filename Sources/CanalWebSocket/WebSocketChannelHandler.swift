@@ -337,7 +337,18 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
         context.close(promise: nil)
     }
 
+    /// A flush asked for on the event loop (by an async handler's writer, after each send)
+    /// waits for the end of the loop's round, like the replies of a read burst: the sends
+    /// of one turn of the handler leave in one write.
     public func flush(context: ChannelHandlerContext) {
+        if let flushBatch, outboundGate != nil, !outputClosed {
+            needsFlush = true
+            if !isInRead, !flushBatched {
+                flushBatched = true
+                flushBatch.add(self)
+            }
+            return
+        }
         needsFlush = false
         context.flush()
     }

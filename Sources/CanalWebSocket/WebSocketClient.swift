@@ -37,19 +37,22 @@ public enum WebSocketClient {
         guard let asyncChannel = upgrade.asyncChannel else {
             preconditionFailure("an async channel is always made without a callback")
         }
-        return try await asyncChannel.executeThenClose { inbound, outbound in
-            try await WebSocketServer.runScoped(
-                inbound: WebSocketInbound(stream: inbound),
-                outbound: WebSocketOutbound(writer: outbound, gate: upgrade.outboundGate),
-                context: WebSocketContext(
-                    request: nil,
-                    subprotocol: upgrade.negotiated.subprotocol,
-                    channel: channel,
-                    closed: upgrade.closed
-                ),
-                body: body,
-                logger: logger
-            )
+        let executor = configuration.runsOnEventLoop ? EventLoopTaskExecutor(eventLoop: channel.eventLoop) : nil
+        return try await withTaskExecutorPreference(executor) {
+            try await asyncChannel.executeThenClose { inbound, outbound in
+                try await WebSocketServer.runScoped(
+                    inbound: WebSocketInbound(stream: inbound),
+                    outbound: WebSocketOutbound(writer: outbound, gate: upgrade.outboundGate),
+                    context: WebSocketContext(
+                        request: nil,
+                        subprotocol: upgrade.negotiated.subprotocol,
+                        channel: channel,
+                        closed: upgrade.closed
+                    ),
+                    body: body,
+                    logger: logger
+                )
+            }
         }
     }
 

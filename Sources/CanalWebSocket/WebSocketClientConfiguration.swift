@@ -25,6 +25,19 @@ public struct WebSocketClientConfiguration: Sendable {
     /// browsers: `.balanced` offers `permessage-deflate; client_max_window_bits;
     /// client_no_context_takeover`. nil offers nothing.
     public var compression: PerMessageDeflateConfiguration?
+    /// Whether `connect`'s body runs on the connection's event loop (its task prefers that
+    /// loop as task executor), so that reading and sending cost no thread switch per
+    /// message. On by default. Turn it off when the body blocks or computes for long
+    /// between awaits: other connections of that loop would wait. A body isolated to an
+    /// actor (the main actor, say) runs on that actor either way.
+    public var runsOnEventLoop: Bool
+    /// How many events `connect`'s inbound sequence holds, unread, before the
+    /// connection stops reading from the socket; reading resumes once the body has
+    /// taken all but a quarter of them. Default 64: a burst of pipelined messages then goes
+    /// to the body without switching the socket's read interest off and on for each
+    /// burst. (One read of the socket is always delivered whole, so the bound is this many
+    /// events plus one read's worth.)
+    public var inboundEventBuffer: Int
 
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
@@ -35,7 +48,9 @@ public struct WebSocketClientConfiguration: Sendable {
         headers: HTTPHeaders = HTTPHeaders(),
         origin: String? = nil,
         tls: WebSocketClientTLS = WebSocketClientTLS(),
-        compression: PerMessageDeflateConfiguration? = .balanced
+        compression: PerMessageDeflateConfiguration? = .balanced,
+        runsOnEventLoop: Bool = true,
+        inboundEventBuffer: Int = 64
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
@@ -46,6 +61,8 @@ public struct WebSocketClientConfiguration: Sendable {
         self.origin = origin
         self.tls = tls
         self.compression = compression
+        self.runsOnEventLoop = runsOnEventLoop
+        self.inboundEventBuffer = inboundEventBuffer
     }
 }
 

@@ -225,7 +225,10 @@ final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChann
             try pipeline.addHandler(handler)
             var asyncChannel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>?
             if makeAsyncChannel {
-                asyncChannel = try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                asyncChannel = try NIOAsyncChannel(
+                    wrappingChannelSynchronously: channel,
+                    configuration: WebSocketInbound.channelConfiguration(bufferedEvents: configuration.inboundEventBuffer)
+                )
             }
             _ = pipeline.removeHandler(context: context)
             _ = try pipeline.removeHandler(pipeline.handler(type: HTTPRequestEncoder.self))

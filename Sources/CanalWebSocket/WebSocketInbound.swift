@@ -30,6 +30,17 @@ public struct WebSocketInbound: AsyncSequence, Sendable {
         AsyncIterator(base: stream.makeAsyncIterator())
     }
 
+    /// The async channel's settings for a buffer of `bufferedEvents` unread events
+    /// (at least 1): reading stops above it and resumes under a quarter of it.
+    static func channelConfiguration(
+        bufferedEvents: Int
+    ) -> NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>.Configuration {
+        let high = Swift.max(1, bufferedEvents)
+        return NIOAsyncChannel.Configuration(
+            backPressureStrategy: .init(lowWatermark: high / 4, highWatermark: high)
+        )
+    }
+
     /// Only the messages. Pings are answered automatically; the sequence ends at close.
     public var messages: Messages { Messages(inbound: self) }
 

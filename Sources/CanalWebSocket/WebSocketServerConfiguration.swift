@@ -23,17 +23,34 @@ public struct WebSocketConnectionConfiguration: Sendable {
     /// `.balanced` (or another preset) to turn it on; decompressed messages still count
     /// against `webSocket.maxMessageSize`.
     public var compression: PerMessageDeflateConfiguration?
+    /// Whether an `.async` handler runs on its connection's event loop (its task prefers
+    /// that loop as task executor). On by default: reading and sending then cost no thread
+    /// switch per message. Turn it off when handlers block or compute for long between
+    /// awaits, which would hold up the other connections of the loop; they then run on
+    /// Swift's global executor. Code isolated to an actor runs on that actor either way.
+    public var runsAsyncHandlersOnEventLoop: Bool
+    /// How many events an async handler's inbound sequence holds, unread, before the
+    /// connection stops reading from the socket; reading resumes once the handler has
+    /// taken all but a quarter of them. Default 64: a burst of pipelined messages then goes
+    /// to the handler without switching the socket's read interest off and on for each
+    /// burst. (One read of the socket is always delivered whole, so the bound is this many
+    /// events plus one read's worth.)
+    public var inboundEventBuffer: Int
 
     public init(
         webSocket: WebSocketConfiguration = WebSocketConfiguration(),
         timeouts: WebSocketTimeouts = WebSocketTimeouts(),
         outboundBuffer: WebSocketOutboundBufferLimits = WebSocketOutboundBufferLimits(),
-        compression: PerMessageDeflateConfiguration? = nil
+        compression: PerMessageDeflateConfiguration? = nil,
+        runsAsyncHandlersOnEventLoop: Bool = true,
+        inboundEventBuffer: Int = 64
     ) {
         self.webSocket = webSocket
         self.timeouts = timeouts
         self.outboundBuffer = outboundBuffer
         self.compression = compression
+        self.runsAsyncHandlersOnEventLoop = runsAsyncHandlersOnEventLoop
+        self.inboundEventBuffer = inboundEventBuffer
     }
 }
 
@@ -72,6 +89,16 @@ public struct WebSocketServerConfiguration: Sendable {
     public var compression: PerMessageDeflateConfiguration? {
         get { connection.compression }
         set { connection.compression = newValue }
+    }
+    /// See `WebSocketConnectionConfiguration.runsAsyncHandlersOnEventLoop`. On by default.
+    public var runsAsyncHandlersOnEventLoop: Bool {
+        get { connection.runsAsyncHandlersOnEventLoop }
+        set { connection.runsAsyncHandlersOnEventLoop = newValue }
+    }
+    /// See `WebSocketConnectionConfiguration.inboundEventBuffer`. Default 64.
+    public var inboundEventBuffer: Int {
+        get { connection.inboundEventBuffer }
+        set { connection.inboundEventBuffer = newValue }
     }
 
     public init(

@@ -186,7 +186,10 @@ public final class WebSocketUpgrader: Sendable {
             try pipeline.addHandler(webSocketHandler)
             var asyncChannel: NIOAsyncChannel<WebSocketEvent, WebSocketOutboundItem>?
             if case .async = handler {
-                asyncChannel = try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                asyncChannel = try NIOAsyncChannel(
+                    wrappingChannelSynchronously: channel,
+                    configuration: WebSocketInbound.channelConfiguration(bufferedEvents: configuration.inboundEventBuffer)
+                )
             }
             // Removals by context and by reference: no lookups by type, no futures.
             pipeline.removeHandler(context: context, promise: nil)
@@ -208,6 +211,8 @@ public final class WebSocketUpgrader: Sendable {
                     subprotocol: accepted.subprotocol,
                     closed: closed.futureResult,
                     outboundGate: outboundGate,
+                    executor: configuration.runsAsyncHandlersOnEventLoop
+                        ? EventLoopTaskExecutor(eventLoop: channel.eventLoop) : nil,
                     body: body,
                     logger: logger
                 )
@@ -269,6 +274,8 @@ public struct WebSocketAsyncSession: Sendable {
     public let closed: EventLoopFuture<WebSocketCloseStatus>
     /// Bounds what the handler sends ahead of the peer; shared with the channel handler.
     let outboundGate: WebSocketOutboundGate?
+    /// The channel's event loop as task executor, or nil to run on the global executor.
+    let executor: EventLoopTaskExecutor?
     let body: @Sendable (WebSocketInbound, WebSocketOutbound, WebSocketContext) async throws -> Void
     let logger: Logger
     /// Set by the first `run()`: the inbound sequence allows one iterator only.
@@ -286,6 +293,11 @@ public struct WebSocketAsyncSession: Sendable {
             logger.debug("! WebSocketAsyncSession.run() called again; ignored")
             return
         }
+        // `nil` keeps the task's own preference (none: the global executor).
+        await withTaskExecutorPreference(executor) { await serve() }
+    }
+
+    private func serve() async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await WebSocketServer.runScoped(
@@ -316,7 +328,8 @@ extension WebSocketAsyncSession {
         await withDiscardingTaskGroup { group in
             do {
                 for try await session in sessions {
-                    group.addTask { await session.run() }
+                    // Started on the connection's event loop when the handler runs there.
+                    group.addTask(executorPreference: session.executor) { await session.run() }
                 }
             } catch {
                 // A throwing sequence ended: stop as if it had finished.

@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
 
             With --echo-only the server is a bare WebSocket echo at every path, and plain \
             HTTP requests get 404; the benchmarks and the Autobahn conformance runs use it. \
+            With --echo-only --async it echoes through the async API instead of an event-loop \
+            callback, as bench/run.sh measures both. \
             With --bench it serves only the Socket.IO benchmark contract of bench/socketio \
             (echo and start-broadcast on the main namespace).
 
@@ -64,6 +66,9 @@ struct Serve: AsyncParsableCommand {
         }
         if server.bench, server.echoOnly {
             throw ValidationError("--bench and --echo-only are two different servers; pick one")
+        }
+        if server.async, !server.echoOnly {
+            throw ValidationError("--async goes with --echo-only")
         }
         if let threads = server.threads, threads < 1 {
             throw ValidationError("--threads must be at least 1")
@@ -116,6 +121,21 @@ struct Serve: AsyncParsableCommand {
         return configuration
     }
 
+    /// The echo on the event loop (the fastest path), or with `--async` through the async
+    /// API as the README shows it, so that the benchmarks measure both.
+    private var echoHandler: WebSocketServerHandler {
+        if server.async {
+            return .async { inbound, outbound, _ in
+                for try await message in inbound.messages { try await outbound.send(message) }
+            }
+        }
+        return .eventLoop { _ in
+            { event, socket in
+                if case .message(let message) = event { socket.send(message) }
+            }
+        }
+    }
+
     private func runEcho(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
         let echo = try await WebSocketServer.bind(
             host: server.host,
@@ -124,11 +144,7 @@ struct Serve: AsyncParsableCommand {
             eventLoopGroup: group,
             logger: Logger(label: "canal.serve"),
             tls: tls,
-            handler: .eventLoop { _ in
-                { event, socket in
-                    if case .message(let message) = event { socket.send(message) }
-                }
-            }
+            handler: echoHandler
         )
         let url = address(scheme: tls == nil ? "ws" : "wss", port: echo.localAddress.port)
         let signals = SignalWatcher { echo.shutdown() }
@@ -249,6 +265,9 @@ struct ServerOptions: ParsableArguments {
 
     @Flag(help: "Only the WebSocket echo, at every path; other HTTP requests get 404.")
     var echoOnly = false
+
+    @Flag(help: "With --echo-only: echo through the async API (a for-await loop per connection) instead of an event-loop callback.")
+    var async = false
 
     @Flag(help: "Only the Socket.IO benchmark contract (bench/socketio): echo and start-broadcast.")
     var bench = false

@@ -200,7 +200,12 @@ import Testing
         // The server-wide settings (head timeout, shutdown timeout, backlog) are the
         // HTTPServer's own; a second copy under `webSocket` would be silently ignored.
         let offered = Mirror(reflecting: HTTPServerConfiguration().webSocket).children.compactMap(\.label)
-        #expect(Set(offered) == ["webSocket", "timeouts", "outboundBuffer", "compression"])
+        #expect(
+            Set(offered) == [
+                "webSocket", "timeouts", "outboundBuffer", "compression", "runsAsyncHandlersOnEventLoop",
+                "inboundEventBuffer",
+            ]
+        )
     }
 
     @Test func webSocketLimitsAndCompressionSetUnderHTTPServerApply() async throws {

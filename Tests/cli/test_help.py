@@ -132,6 +132,7 @@ def test_serve_keeps_its_own_host_and_port_flags(start_canal):
         (["--compression-threshold", "10"], "--compression-threshold needs --compression"),
         (["--compression", "fastest"], "The value 'fastest' is invalid for '--compression <preset>'"),
         (["--threads", "0"], "--threads must be at least 1"),
+        (["--async"], "--async goes with --echo-only"),
     ],
 )
 def test_serve_usage_errors(argv, message):

@@ -66,15 +66,18 @@ def test_public_serves_another_folder(start_canal, tmp_path: Path):
     assert http_get(port, "/index.html")[2] == b"<h1>mine</h1>"
 
 
-def test_echo_only_echoes_at_every_path_and_refuses_plain_http(start_canal):
-    server, port = start(start_canal, "--echo-only")
+@pytest.mark.parametrize("handler", [[], ["--async"]], ids=["event-loop", "async"])
+def test_echo_only_echoes_at_every_path_and_refuses_plain_http(start_canal, handler):
+    server, port = start(start_canal, "--echo-only", *handler)
     server.expect_stdout(rf"^Try it: canal -c ws://127\.0\.0\.1:{port}/ ")
     status, _, body = http_get(port, "/")
     assert status == 404 and body == b"Not Found\n"
     assert asyncio.run(echo_once(f"ws://127.0.0.1:{port}/any/path?x=1", "é ✓")) == "é ✓"
 
 
-@pytest.mark.parametrize("mode", [[], ["--echo-only"]], ids=["site", "echo-only"])
+@pytest.mark.parametrize(
+    "mode", [[], ["--echo-only"], ["--echo-only", "--async"]], ids=["site", "echo-only", "echo-only-async"]
+)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_closes_websockets_with_1001_and_exits(start_canal, mode, sig):
     server, port = start(start_canal, *mode)

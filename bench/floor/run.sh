@@ -46,14 +46,14 @@ done
 for probe in $PROBES; do
   echo "== $probe against node-ws" >&2
   # An empty OURS_CMD (canal) leaves bench/run.sh on its own default.
-  OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
+  SERVERS="node ours" OURS_CMD=${PROBE_CMD[$probe]} bench/run.sh >"$OUT_DIR/$probe.txt"
   cp bench/out/results.tsv "$OUT_DIR/$probe.tsv"
 done
 
 echo
 printf 'probe\tmetric\tnode\tprobe\tratio\n' >"$OUT_DIR/summary.tsv"
 for probe in $PROBES; do
-  awk -v p="$probe" -F'\t' 'NR > 1 && $1 ~ /msgs_per_s|cpu_us/ { print p "\t" $1 "\t" $2 "\t" $3 "\t" $4 }' \
+  awk -v p="$probe" -F'\t' 'NR > 1 && $1 ~ /msgs_per_s|cpu_us|kb_per_conn/ { print p "\t" $1 "\t" $2 "\t" $3 "\t" $4 }' \
     "$OUT_DIR/$probe.tsv" >>"$OUT_DIR/summary.tsv"
 done
 column -t -s $'\t' "$OUT_DIR/summary.tsv"
