@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CanalSocketIO", targets: ["CanalSocketIO"]),
         .library(name: "CanalRedis", targets: ["CanalRedis"]),
         .library(name: "CanalSocketIORedis", targets: ["CanalSocketIORedis"]),
+        .library(name: "CanalEngineIORedis", targets: ["CanalEngineIORedis"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // RFC 6455 without I/O: bytes in, events and bytes out.
@@ -183,6 +185,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // No sticky sessions: Engine.IO requests for another server's session are relayed
+        // to it, its address found in Redis (EngineSessionForwarder).
+        .target(
+            name: "CanalEngineIORedis",
+            dependencies: [
+                "CanalRedis",
+                "CanalEngineIO",
+                "CanalHTTP",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -210,6 +229,7 @@ let package = Package(
                 "CanalSocketIO",
                 "CanalSocketIOCore",
                 "CanalSocketIORedis",
+                "CanalEngineIORedis",
                 "CanalRedis",
                 "CanalEngineIO",
                 "CanalEngineIOCore",
@@ -269,6 +289,7 @@ let package = Package(
             dependencies: [
                 "CanalSocketIO",
                 "CanalSocketIORedis",
+                "CanalEngineIORedis",
                 "CanalHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
