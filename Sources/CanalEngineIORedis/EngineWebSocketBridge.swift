@@ -3,14 +3,16 @@ import CanalHTTP
 import CanalWebSocket
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 extension EngineRedisForwarder {
     public func bridge(
         _ request: WebSocketUpgradeRequest, sessionID: String, socket: WebSocketLoopSocket
     ) -> WebSocketChannelHandler.EventCallback {
-        guard let eventLoop = socket.channel?.eventLoop, let owner = Self.owner(of: sessionID) else {
-            socket.close(code: .goingAway, reason: "")
-            return { _, _ in }
+        // Called while the connection is being set up: the socket takes sends from the next
+        // turn of its event loop on.
+        guard let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            preconditionFailure("bridge(_:sessionID:socket:) is called on the connection's event loop")
         }
         let bridge = EngineWebSocketBridge(client: socket, maxPendingBytes: options.maxPendingBytes)
         let bound = NIOLoopBound(bridge, eventLoop: eventLoop)
@@ -27,6 +29,10 @@ extension EngineRedisForwarder {
             configuration.headers.add(name: "X-Forwarded-For", value: client)
         }
         let uri = request.uri
+        guard let owner = Self.owner(of: sessionID) else {
+            eventLoop.execute { bound.value.ownerUnreachable() }
+            return { event, _ in bridge.fromClient(event) }
+        }
         eventLoop.makeFutureWithTask { await self.address(of: owner) }
             .flatMap { base -> EventLoopFuture<WebSocketEventLoopConnection> in
                 guard let base else { return eventLoop.makeFailedFuture(OwnerGone()) }
