@@ -163,3 +163,48 @@ def test_relay_rules_one_hop_only_and_a_quick_answer_when_the_owner_is_gone(redi
     finally:
         for s in servers:
             s.stop()
+
+
+def test_a_server_killed_under_load_its_clients_come_back_through_nginx_recovered_with_every_event_once_in_order(balanced):
+    from test_cluster import RecoveringClient
+    servers, nginx = balanced
+    clients = []
+    for mode in MODES:
+        for _ in range(3):
+            sio = RecoveringClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5,
+                                   randomization_factor=0)
+            rec = Recorder(sio, ["/"])
+            sio.connect(nginx.url, transports=MODES[mode], auth=sio.auth, wait_timeout=10)
+            rec.wait("welcome", timeout=10)
+            sio.call("join", "live", timeout=5)
+            clients.append((mode, sio, rec))
+    try:
+        homes = [sio.call("server-name", timeout=5) for _, sio, _ in clients]
+        victim_name = max(set(homes), key=homes.count)
+        victim = servers[int(victim_name[1:])]
+        victims = [c for c, home in zip(clients, homes) if home == victim_name]
+        sender = next(sio for (_, sio, _), home in zip(clients, homes) if home != victim_name)
+        old_ids = {id(sio): sio.get_sid("/") for _, sio, _ in victims}
+        time.sleep(1.5)  # the live sessions' copies reach Redis (refresh interval 500 ms)
+        total = 60
+        for n in range(total):
+            if n == 15:
+                victim.proc.kill()  # SIGKILL: the server says nothing to anyone
+                victim.proc.wait(5)
+            sender.emit("to-room", {"room": "live", "event": "tick", "args": [n]})
+            time.sleep(0.05)
+        for mode, sio, rec in clients:
+            rec.wait("tick", count=total, timeout=20)
+        time.sleep(0.5)  # nothing arrives twice, late
+        for mode, sio, rec in clients:
+            assert [t[0] for t in rec.of("tick")] == list(range(total)), mode
+        for mode, sio, rec in victims:
+            welcomes = rec.of("welcome")
+            assert len(welcomes) >= 2, mode  # it reconnected
+            assert welcomes[-1][0]["recovered"] is True and sio.get_sid("/") == old_ids[id(sio)], mode
+            assert sio.call("server-name", timeout=5) != victim_name
+        assert victims
+    finally:
+        for _, sio, _ in clients:
+            if sio.connected:
+                sio.disconnect()
