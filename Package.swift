@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CanalRedis", targets: ["CanalRedis"]),
         .library(name: "CanalSocketIORedis", targets: ["CanalSocketIORedis"]),
         .library(name: "CanalSocketIOClient", targets: ["CanalSocketIOClient"]),
+        .library(name: "CanalEngineIORedis", targets: ["CanalEngineIORedis"]),
         .executable(name: "canal", targets: ["canal"]),
         .executable(name: "echo-server", targets: ["EchoServer"]),
         .executable(name: "periodic-client", targets: ["PeriodicClient"]),
@@ -203,6 +204,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // No sticky sessions: Engine.IO requests for another server's session are relayed
+        // to it, its address found in Redis (EngineSessionForwarder).
+        .target(
+            name: "CanalEngineIORedis",
+            dependencies: [
+                "CanalRedis",
+                "CanalEngineIO",
+                "CanalHTTP",
+                "CanalWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The tutorial's examples 5 and 6: pages, styles, scripts and an image, with the
         // routes that serve them.
         .target(
@@ -231,6 +249,7 @@ let package = Package(
                 "CanalSocketIOClient",
                 "CanalSocketIOCore",
                 "CanalSocketIORedis",
+                "CanalEngineIORedis",
                 "CanalRedis",
                 "CanalEngineIO",
                 "CanalEngineIOCore",
@@ -295,6 +314,7 @@ let package = Package(
             dependencies: [
                 "CanalSocketIO",
                 "CanalSocketIORedis",
+                "CanalEngineIORedis",
                 "CanalHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

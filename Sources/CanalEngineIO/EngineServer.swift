@@ -104,6 +104,10 @@ public final class EngineServer: Sendable {
 
     private func handlePolling(_ request: HTTPRequest) async -> HTTPResponse {
         if isShuttingDown.withLockedValue({ $0 }) { return Self.unavailableResponse() }
+        if let forwarder = options.forwarder, let id = foreignSessionID(request.head) {
+            return await forwarder.forward(
+                request, sessionID: id, timeout: options.engine.pingInterval + options.engine.pingTimeout)
+        }
         switch classify(request.head, isUpgrade: false) {
         case .failure(let error):
             return Self.errorResponse(error)
@@ -158,7 +162,7 @@ public final class EngineServer: Sendable {
 
     private func makeSession(_ request: EngineHandshakeRequest, eventLoop: EventLoop) -> EngineSocket {
         let session = EngineSocket(
-            id: Self.makeSessionID(),
+            id: options.forwarder?.makeSessionID() ?? Self.makeSessionID(),
             eventLoop: eventLoop,
             request: request,
             configuration: options.engine,
@@ -200,8 +204,9 @@ public final class EngineServer: Sendable {
             status: HTTPResponseStatus(statusCode: error.httpStatus), headers: headers, body: ByteBuffer(string: error.json))
     }
 
-    /// 20 random bytes in URL-safe base64, as long as the official ids.
-    static func makeSessionID() -> String {
+    /// 20 random characters of URL-safe base64, as long as the official ids: the ids of a
+    /// server without a forwarder, and the random part of a forwarder's.
+    public static func makeSessionID() -> String {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var bytes = [UInt8](repeating: 0, count: 20)
@@ -215,6 +220,8 @@ public final class EngineServer: Sendable {
         if isShuttingDown.withLockedValue({ $0 }) {
             return .reject(WebSocketHandshakeRejection(status: .serviceUnavailable, body: "Server shutting down"))
         }
+        // Another server's session: accepted here and relayed (`webSocketOpened`).
+        if foreignSessionID(request.head) != nil { return .accept }
         let refusal: EngineError
         switch classify(request.head, isUpgrade: true) {
         case .failure(let error):
@@ -244,6 +251,9 @@ public final class EngineServer: Sendable {
         let query = EngineQuery(request.uri)
         if let id = query.value("sid") {
             guard let session = session(id: id) else {
+                if let forwarder = options.forwarder, foreignSessionID(request.head) != nil {
+                    return forwarder.bridge(request, sessionID: id, socket: socket)
+                }
                 eventLoop.execute { loopSocket.close() }
                 return { _, _ in }
             }

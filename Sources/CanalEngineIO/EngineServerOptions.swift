@@ -65,17 +65,23 @@ public struct EngineServerOptions: Sendable {
     public var allowRequest: (@Sendable (EngineHandshakeRequest) -> EngineAdmission)?
     /// Set the `io` cookie on the handshake; nil (the default, as the official server) sets none.
     public var cookie: EngineCookie?
+    /// In a cluster behind a load balancer without sticky sessions: serves requests for
+    /// sessions of other servers by relaying them to their owner. Nil (the default) for a
+    /// single server, which then answers them "Session ID unknown".
+    public var forwarder: (any EngineSessionForwarder)?
 
     public init(
         engine: EngineConfiguration = EngineConfiguration(),
         path: String = "/socket.io/",
         allowRequest: (@Sendable (EngineHandshakeRequest) -> EngineAdmission)? = nil,
-        cookie: EngineCookie? = nil
+        cookie: EngineCookie? = nil,
+        forwarder: (any EngineSessionForwarder)? = nil
     ) {
         self.engine = engine
         self.path = path
         self.allowRequest = allowRequest
         self.cookie = cookie
+        self.forwarder = forwarder
     }
 }
 

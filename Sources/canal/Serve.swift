@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
         if server.async, !server.echoOnly {
             throw ValidationError("--async goes with --echo-only")
         }
+        if server.advertise != nil, server.redis == nil {
+            throw ValidationError("--advertise is the address of a cluster member; it needs --redis")
+        }
         if let threads = server.threads, threads < 1 {
             throw ValidationError("--threads must be at least 1")
         }
@@ -159,7 +162,8 @@ struct Serve: AsyncParsableCommand {
     private func runBench(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
         let logger = Logger(label: "canal.serve")
         var options = SocketIOServerOptions()
-        if let cluster = try await joinCluster(logger: logger) { options.adapter = cluster.adapter }
+        let membership = try await ClusterMembership.join(server, logger: logger)
+        membership?.configure(&options, recovery: false)
         let io = SocketIOServer(options: options, eventLoopGroup: group, logger: logger)
         SocketIOBench.install(on: io)
         var router = HTTPRouter()
@@ -172,6 +176,7 @@ struct Serve: AsyncParsableCommand {
             host: server.host, port: server.port, router: router, configuration: configuration, tls: tls,
             eventLoopGroup: group, logger: logger, accessLogger: nil)
         let url = address(scheme: tls == nil ? "http" : "https", port: http.localAddress.port)
+        try await membership?.advertise(server, port: http.localAddress.port, secure: tls != nil)
         let signals = SignalWatcher {
             io.close()
             http.shutdown()
@@ -180,6 +185,7 @@ struct Serve: AsyncParsableCommand {
         print("Canal Socket.IO benchmark server listening on \(url) (Socket.IO at /socket.io/)")
         fflush(nil)
         try await http.run()
+        await membership?.leave()
     }
 
     private func runSite(group: MultiThreadedEventLoopGroup, tls: WebSocketServerTLS?) async throws {
@@ -190,10 +196,8 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         var options = SocketIOServerOptions()
-        if let cluster = try await joinCluster(logger: logger) {
-            options.adapter = cluster.adapter
-            options.connectionStateRecovery = .init()
-        }
+        let membership = try await ClusterMembership.join(server, logger: logger)
+        membership?.configure(&options, recovery: true)
         let io = SocketIOServer(options: options, eventLoopGroup: group, logger: Logger(label: "canal.socketio"))
         let console = DemoConsole(colour: Terminal.isTerminal(1) && Terminal.wantsColor(noColorFlag: false))
         DemoSite.installSocketIOExamples(on: io, console: console)
@@ -218,6 +222,7 @@ struct Serve: AsyncParsableCommand {
             accessLogger: site.noAccessLog ? nil : Logger(label: "canal.http.access")
         )
         let secure = http.isSecure
+        try await membership?.advertise(server, port: http.localAddress.port, secure: secure)
         let pages = address(scheme: secure ? "https" : "http", port: http.localAddress.port)
         let echo = address(scheme: secure ? "wss" : "ws", port: http.localAddress.port) + "echo"
         let services = ServiceGroup(
@@ -236,18 +241,7 @@ struct Serve: AsyncParsableCommand {
         print("Try it: canal -c \(echo)\(secure ? " --no-check" : "")   (Ctrl-C to stop)")
         fflush(nil)
         try await services.run()
-    }
-
-    /// With `--redis`: the cluster this server joins (Redis must answer now, or this fails).
-    private func joinCluster(logger: Logger) async throws -> SocketIORedisCluster? {
-        guard let url = server.redis else { return nil }
-        do {
-            let cluster = try await SocketIORedisCluster.connect(url: url, logger: logger)
-            logger.info("joined the Socket.IO cluster at \((try? RedisURL(url))?.description ?? "redis") as \(cluster.uid)")
-            return cluster
-        } catch {
-            throw ValidationError("--redis: \(error)")
-        }
+        await membership?.leave()
     }
 
     private func address(scheme: String, port: Int?) -> String {
@@ -272,8 +266,14 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Only the Socket.IO benchmark contract (bench/socketio): echo and start-broadcast.")
     var bench = false
 
-    @Option(help: "Join a Socket.IO cluster through this Redis (redis://[:password@]host[:port][/db], or rediss://).")
+    @Option(help: "Join a Socket.IO cluster through this Redis (redis://[:password@]host[:port][/db], or rediss://); requests for other servers' sessions are relayed, so the load balancer needs no sticky sessions.")
     var redis: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --redis: the http://host:port other servers of the cluster relay this one's sessions to (default: the listening address; 127.0.0.1 when listening on 0.0.0.0).",
+            valueName: "url"))
+    var advertise: String?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https:// and wss://.")
     var tlsCertificate: String?

@@ -3,7 +3,9 @@
 import ArgumentParser
 import CanalEngineIO
 import CanalEngineIOCore
+import CanalEngineIORedis
 import CanalHTTP
+import CanalRedis
 import CanalSocketIO
 import CanalSocketIOCore
 import CanalSocketIORedis
@@ -37,6 +39,8 @@ struct TestServer: AsyncParsableCommand {
     @Option(help: "Join a cluster through this Redis (redis:// or rediss:// URL).") var redis: String?
     @Option(help: "This server's name, which the `server-name` event answers.") var name = ""
     @Option(help: "Cluster heartbeat interval in ms (with --redis).") var heartbeatInterval = 5_000
+    @Flag(help: "With --redis: serve requests for other servers' sessions by relaying them (no sticky sessions).")
+    var forward = false
     @Flag var verbose = false
 
     func run() async throws {
@@ -51,7 +55,15 @@ struct TestServer: AsyncParsableCommand {
         engine.maxPendingPackets = maxPendingPackets
         engine.allowUpgrades = !noUpgrades
         engine.transports = transports.split(separator: ",").compactMap { EngineTransport(rawValue: String($0)) }
-        var options = SocketIOServerOptions(engine: EngineServerOptions(engine: engine))
+        var forwarder: EngineRedisForwarder?
+        if forward, let redis {
+            let interval = TimeAmount.milliseconds(Int64(heartbeatInterval))
+            let client = try await RedisConnection.connect(to: RedisConfiguration(url: redis), logger: logger)
+            forwarder = EngineRedisForwarder(
+                redis: client, options: EngineForwardingOptions(heartbeatInterval: interval, addressExpiry: interval * 3),
+                logger: logger)
+        }
+        var options = SocketIOServerOptions(engine: EngineServerOptions(engine: engine, forwarder: forwarder))
         options.connectTimeout = .milliseconds(Int64(connectTimeout))
         options.serveClient = !noServeClient
         if recovery {
@@ -110,10 +122,12 @@ struct TestServer: AsyncParsableCommand {
             io.close()
             server.shutdown()
         }
+        try await forwarder?.advertise("http://127.0.0.1:\(server.localAddress.port ?? port)").get()
         print("listening on http://127.0.0.1:\(server.localAddress.port ?? port)/")
         fflush(nil)
         try await server.run()
         stop.cancel()
+        await forwarder?.close()
         await cluster?.close()
     }
 

@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "socketio"))
 
 from sioserver import Server, free_port  # noqa: E402
+from nginx_balancer import start_balanced  # noqa: E402
 
 
 class Redis:
@@ -63,5 +64,15 @@ def cluster(redis):
         s.start()
     time.sleep(1.2)  # a heartbeat round: every server knows the others
     yield servers
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def balanced(redis, tmp_path):
+    """Three Canal servers that relay each other's sessions, behind nginx round-robin."""
+    servers, nginx = start_balanced(redis, tmp_path)
+    yield servers, nginx
+    nginx.stop()
     for s in servers:
         s.stop()
