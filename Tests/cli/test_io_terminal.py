@@ -18,7 +18,8 @@ def test_two_panes_and_a_python_client(tmux):
     tmux.wait_for("server", r"^error: no client is connected: not sent$")
 
     tmux.start("client", [canal_path(), "io", f"http://localhost:{port}"])
-    tmux.wait_for("client", r"^Connected to / \(id \S+, polling; press CTRL\+C to quit\)$", 30)
+    # The namespace's answer can arrive before or after the switch to WebSocket.
+    tmux.wait_for("client", r"^Connected to / \(id \S+, (polling|websocket); press CTRL\+C to quit\)$", 30)
     tmux.wait_for("client", r"^Upgraded to websocket$")
     tmux.wait_for("server", r"^\[client 1\] Connected \(id \S+, from ")
 
