@@ -128,23 +128,24 @@ def test_client_of_a_killed_server_is_recovered_by_another_with_every_missed_eve
             victim.disconnect()
 
 
-def test_redis_restart_under_load_servers_reconnect_and_clients_miss_nothing_within_the_command_timeout(redis, cluster):
+def test_redis_restart_under_load_servers_reconnect_and_clients_miss_at_most_the_publishes_in_flight(redis, cluster):
     """Broadcasts made while Redis is down wait in the servers' command queues (up to the
-    5 s command timeout) and go out once it is back: a short outage delays events, it does
-    not lose them. Past the timeout, a broadcast reaches only its own server's clients.
-    Sessions kept for recovery are lost with a Redis that saves nothing."""
+    5 s command timeout) and go out once it is back: a short outage delays events. What a
+    client of another server can miss is bounded: a publish (XADD) already written to
+    Redis when it went away fails with the connection (it is never retried, so nothing
+    arrives twice); with one broadcast every 50 ms, at most two. Past the timeout, a
+    broadcast reaches only its own server's clients. Sessions kept for recovery are lost
+    with a Redis that saves nothing."""
     receivers = [connect(s) for s in cluster[1:]]
     sender, _ = connect(cluster[0])
     try:
         for c, _ in receivers:
             c.call("join", "feed", timeout=5)
-        stop = threading.Event()
 
         def send():
             for n in range(40):
                 sender.emit("to-room", {"room": "feed", "event": "tick", "args": [n]})
                 time.sleep(0.05)
-            stop.set()
 
         thread = threading.Thread(target=send)
         thread.start()
@@ -153,16 +154,17 @@ def test_redis_restart_under_load_servers_reconnect_and_clients_miss_nothing_wit
         time.sleep(0.5)
         redis.start()
         thread.join(10)
-        for _, rec in receivers:
-            ticks = rec.wait("tick", count=40, timeout=10)
-            assert [t[0] for t in ticks] == list(range(40))
-        time.sleep(0.3)
-        for _, rec in receivers:
-            assert len(rec.of("tick")) == 40
-        # And the cluster works on: a new broadcast reaches every server.
+        # The cluster works on, and what came before this broadcast has arrived by then.
         sender.emit("to-room", {"room": "feed", "event": "after", "args": ["ok"]})
         for _, rec in receivers:
-            rec.wait("after")
+            rec.wait("after", timeout=15)
+        time.sleep(0.3)
+        for _, rec in receivers:
+            ticks = [t[0] for t in rec.of("tick")]
+            missing = sorted(set(range(40)) - set(ticks))
+            assert ticks == sorted(set(ticks)), f"out of order or twice: {ticks}"
+            # Nothing sent before the outage is missing, and at most the publishes in flight.
+            assert len(missing) <= 2 and all(n >= 5 for n in missing), f"missing {missing}"
     finally:
         sender.disconnect()
         for c, _ in receivers:
