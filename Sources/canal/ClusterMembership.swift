@@ -12,19 +12,23 @@ import Logging
 struct ClusterMembership {
     let cluster: SocketIORedisCluster
     let forwarder: EngineRedisForwarder
+    /// The one connection both use (the cluster adds its own for blocking stream reads).
+    private let redis: any RedisClient
     private let logger: Logger
 
     /// Joins the cluster at `server.redis`, if given (Redis must answer now, or this fails).
     static func join(_ server: ServerOptions, logger: Logger) async throws -> ClusterMembership? {
         guard let url = server.redis else { return nil }
         do {
-            let cluster = try await SocketIORedisCluster.connect(url: url, logger: logger)
-            let redis = try await RedisConnection.connect(to: RedisConfiguration(url: url), logger: logger)
+            var configuration = try RedisConfiguration(url: url)
+            configuration.clientName = "canal-serve"
+            let redis = try await RedisConnection.connect(to: configuration, logger: logger)
+            let cluster = SocketIORedisCluster(redis: redis, logger: logger)
             let forwarder = EngineRedisForwarder(redis: redis, logger: logger)
             logger.info(
                 "joined the Socket.IO cluster at \((try? RedisURL(url))?.description ?? "redis") as \(cluster.uid), node \(forwarder.nodeID)"
             )
-            return ClusterMembership(cluster: cluster, forwarder: forwarder, logger: logger)
+            return ClusterMembership(cluster: cluster, forwarder: forwarder, redis: redis, logger: logger)
         } catch {
             throw ValidationError("--redis: \(error)")
         }
@@ -63,5 +67,6 @@ struct ClusterMembership {
     func leave() async {
         await forwarder.close()
         await cluster.close()
+        try? await redis.close().get()
     }
 }
