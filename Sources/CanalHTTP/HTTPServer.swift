@@ -175,12 +175,8 @@ public final class HTTPServer: Sendable {
         // Counts every byte each way, for routes that meter their traffic (HTTPTrafficMeter).
         // Only a router with meters needs it: it stays for the connection's whole life, and
         // an idle WebSocket would otherwise carry it (a handler and its context) for nothing.
-        var counter: ByteCountingHandler?
-        if !shared.router.meters.isEmpty {
-            let meterCounter = ByteCountingHandler()
-            try pipeline.addHandler(meterCounter)
-            counter = meterCounter
-        }
+        let counter = shared.router.meters.isEmpty ? nil : ByteCountingHandler()
+        if let counter { try pipeline.addHandler(counter) }
         let observer = HTTPHeadObserver()
         try pipeline.addHandler(observer)
         // Bytes after an upgrade request are forwarded to the WebSocket handler.

@@ -36,7 +36,8 @@ private final class Node {
     }
 }
 
-private struct AnyKey: CodingKey {
+/// A coding key for any name or index: the keys of JSON objects and the paths of arrays.
+struct AnyKey: CodingKey {
     var stringValue: String
     var intValue: Int?
     init(stringValue: String) { self.stringValue = stringValue; self.intValue = nil }

@@ -13,7 +13,7 @@ extension SocketIOValue: Codable {
             self = .array(elements)
             return
         }
-        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
+        if let object = try? decoder.container(keyedBy: AnyKey.self) {
             var members = SocketIOObject()
             for key in object.allKeys { members[key.stringValue] = try object.decode(SocketIOValue.self, forKey: key) }
             self = .object(members)
@@ -54,18 +54,11 @@ extension SocketIOValue: Codable {
             var array = encoder.unkeyedContainer()
             for element in elements { try array.encode(element) }
         case .object(let members):
-            var object = encoder.container(keyedBy: AnyCodingKey.self)
-            for (key, value) in members { try object.encode(value, forKey: AnyCodingKey(stringValue: key)) }
+            var object = encoder.container(keyedBy: AnyKey.self)
+            for (key, value) in members { try object.encode(value, forKey: AnyKey(stringValue: key)) }
         case .binary(let bytes):
             var single = encoder.singleValueContainer()
             try single.encode(Data(bytes.readableBytesView))
         }
     }
-}
-
-private struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
 }
