@@ -100,6 +100,9 @@ public struct EngineClientState: Sendable {
 
     public var isOpen: Bool { phase == .open }
     public var isClosed: Bool { if case .closed = phase { return true } else { return false } }
+    /// A POST is in flight, or the last one (the `close` packet) waits for it: what the
+    /// session wrote has not all reached the server yet.
+    public var isPosting: Bool { postInFlight || closeAfterPost }
     /// True while a WebSocket probe is under way.
     public var isUpgrading: Bool {
         switch probe {
@@ -233,6 +236,7 @@ public struct EngineClientState: Sendable {
         postInFlight = false
         if closeAfterPost {
             closeAfterPost = false
+            postInFlight = true
             defer { writeBuffer.removeAll() }
             return [.post(EnginePayload.encode(writeBuffer))]
         }
@@ -337,6 +341,7 @@ public struct EngineClientState: Sendable {
             // waits for "drain" too): the last POST goes when it is done.
             closeAfterPost = true
         case .polling:
+            postInFlight = true
             actions.append(.post(EnginePayload.encode(writeBuffer)))
             writeBuffer.removeAll()
         }

@@ -40,6 +40,8 @@ final class EngineClientConnection: @unchecked Sendable {
     /// be written on the WebSocket before its `5`, and the server drops it).
     private var pendingActions: [EngineClientAction] = []
     private var isRunningActions = false
+    /// Waiting for the POSTs in flight (a closed session's last one among them) to end.
+    private var drainWaiters: [EventLoopPromise<Void>] = []
     private var logger: Logger { configuration.logger }
 
     init(
@@ -81,6 +83,17 @@ final class EngineClientConnection: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         lastError = detail
         run(state.receivedGarbage())
+    }
+
+    /// Succeeds once no POST is in flight: after `close()` on long-polling, the packets sent
+    /// last (a namespace's DISCONNECT, the `close` packet) may still be on their way, and the
+    /// HTTP client that carries them must not shut down before.
+    func drained() -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        guard state.isPosting else { return eventLoop.makeSucceededVoidFuture() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        drainWaiters.append(promise)
+        return promise.futureResult
     }
 
     var isWritable: Bool { state.isWritable }
@@ -228,14 +241,27 @@ final class EngineClientConnection: @unchecked Sendable {
             }
             loop.execute {
                 if let failure {
-                    if self.state.isClosed { return }
+                    if self.state.isClosed {
+                        // Nothing more goes out on a closed session whose POST failed.
+                        _ = self.state.postFailed(now: .now())
+                        self.releaseDrainWaitersIfIdle()
+                        return
+                    }
                     self.lastError = TransportErrorText.describe(failure, url: self.url)
                     self.run(self.state.postFailed(now: .now()))
                 } else {
                     self.run(self.state.postSucceeded(now: .now()))
                 }
+                self.releaseDrainWaitersIfIdle()
             }
         }
+    }
+
+    private func releaseDrainWaitersIfIdle() {
+        guard !state.isPosting, !drainWaiters.isEmpty else { return }
+        let waiters = drainWaiters
+        drainWaiters.removeAll()
+        for waiter in waiters { waiter.succeed() }
     }
 
     // MARK: WebSocket

@@ -106,16 +106,31 @@ public final class SocketIOManager: Sendable {
     /// HTTP client. The manager cannot be opened again.
     public func close() async {
         let all = socketTable.withLockedValue { $0 }
-        try? await eventLoop.submit {
+        let drained = try? await eventLoop.submit { () -> EventLoopFuture<Void> in
             if case .waiting(let timer) = self.loop.value.phase { timer.cancel() }
             self.loop.value.phase = .closed
             for socket in all.values {
                 socket.perform(socket.loop.value.state.disconnect())
                 socket.deactivate()
             }
-            self.loop.value.engine?.close()
+            let engine = self.loop.value.engine
             self.loop.value.engine = nil
+            engine?.close()
+            return engine?.drained() ?? self.eventLoop.makeSucceededVoidFuture()
         }.get()
+        // On long-polling the DISCONNECTs and the `close` packet go in a last POST, which
+        // may wait for the one in flight: let it reach the server, within the open timeout.
+        if let drained {
+            let ended = eventLoop.makePromise(of: Void.self)
+            let once = NIOLockedValueBox(false)
+            let end: @Sendable () -> Void = {
+                if !once.withLockedValue({ done in defer { done = true }; return done }) { ended.succeed() }
+            }
+            let timeout = eventLoop.scheduleTask(in: configuration.engine.openTimeout) { end() }
+            drained.whenComplete { _ in end() }
+            try? await ended.futureResult.get()
+            timeout.cancel()
+        }
         for socket in all.values { socket.subscribers.finish() }
         socketTable.withLockedValue { $0.removeAll() }
         if let client = httpClient.withLockedValue({ client in defer { client = nil }; return client }) {

@@ -282,8 +282,11 @@ import Testing
         #expect(state.send(message("bye")) == [.post(body("4bye"))])
         _ = state.send(message("last"))
         #expect(state.close(now: start) == [.closeTransport, .closed(.forcedClose)])
+        #expect(state.isPosting)
         #expect(state.postSucceeded(now: start) == [.post(body("4last\u{1e}1"))])
+        #expect(state.isPosting, "the last POST is on its way")
         #expect(state.postSucceeded(now: start).isEmpty)
+        #expect(!state.isPosting)
     }
 
     @Test func clientClosingDuringProbeClosesProbeToo() {
