@@ -148,6 +148,9 @@ import Testing
 
     @Test func clientResumesAcrossAServerRestartExactlyOnce() async throws {
         let requests = NIOLockedValueBox<[String?]>([])
+        // The first server stops after event 5 until it is shut down, so the restart always
+        // falls in the middle of the stream, however slowly the test runs.
+        let restarted = NIOLockedValueBox(false)
         var router = HTTPRouter()
         router.eventStream("/slow", accept: { request in
             requests.withLockedValue { $0.append(request.headers.first(name: "Last-Event-ID")) }
@@ -157,6 +160,7 @@ import Testing
             for number in ((Int(stream.lastEventID ?? "") ?? 0) + 1)...20 {
                 try stream.send(ServerSentEvent(id: String(number), data: "n\(number)"))
                 try await Task.sleep(for: .milliseconds(20))
+                if number == 5, !restarted.withLockedValue({ $0 }) { try await Task.sleep(for: .seconds(60)) }
             }
         }
         let (first, firstRunning) = try await Self.serve(router)
@@ -167,6 +171,7 @@ import Testing
             for try await event in source.events() { received.withLockedValue { $0.append(event.data) } }
         }
         try await waitFor { received.withLockedValue { $0.count } >= 5 }
+        restarted.withLockedValue { $0 = true }
         first.shutdown()
         try await firstRunning.value
         let (second, secondRunning) = try await Self.serve(router, port: port)

@@ -21,7 +21,7 @@ struct TimedOut: Error {}
 
 /// Polls `condition` every 10 ms for up to 10 s.
 func waitFor(_ condition: @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(20)
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }
         try await Task.sleep(for: .milliseconds(10))

@@ -19,7 +19,7 @@ struct AsyncWebSocketRouteTests {
         let server = try await HTTPServer.bind(host: "127.0.0.1", port: 0, router: router, accessLogger: accessLogger)
         let running = Task { try await server.run() }
         do {
-            try await withTimeout(.seconds(30), "test body") { try await body(server) }
+            try await withTimeout(.seconds(60), "test body") { try await body(server) }
         } catch {
             server.shutdown()
             throw error
@@ -274,7 +274,7 @@ struct AsyncWebSocketRouteTests {
 // MARK: - Helpers
 
 /// Polls `condition` until it holds.
-func waitUntil(_ limit: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+func waitUntil(_ limit: Duration = .seconds(20), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut(what: "condition") }
@@ -332,7 +332,7 @@ struct ServerFrame {
 
 /// Waits for the 101 and `count` frames after it.
 func waitForFrames(_ count: Int, on connection: RawConnection) async throws -> (WireResponse, [ServerFrame]) {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(20)
     while true {
         let bytes = connection.bytes
         if let (head, consumed) = WireResponse.parse(bytes, bodyless: true) {
@@ -403,7 +403,7 @@ final class StallingReader: Sendable {
 
     /// Reads, one socket read at a time, until the response head is complete.
     func readUntilResponseHead() async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         while !state.withLockedValue({ $0.headDone }) {
             guard ContinuousClock.now < deadline else { throw TimedOut(what: "response head") }
             channel.read()

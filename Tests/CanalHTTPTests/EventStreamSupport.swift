@@ -33,7 +33,7 @@ struct ChunkedBody {
 extension RawConnection {
     /// The head of the first response and its chunked body so far, once `condition` holds.
     func stream(
-        within limit: Duration = .seconds(5),
+        within limit: Duration = .seconds(20),
         until condition: (WireResponse, ChunkedBody) -> Bool
     ) async throws -> (WireResponse, ChunkedBody) {
         let deadline = ContinuousClock.now + limit
@@ -64,7 +64,7 @@ func withEventStreamServer(
         host: "127.0.0.1", port: 0, router: router, configuration: configuration, accessLogger: nil)
     let running = Task { try await server.run() }
     do {
-        try await withTimeout(.seconds(20), "test body") { try await body(server) }
+        try await withTimeout(.seconds(60), "test body") { try await body(server) }
     } catch {
         server.shutdown()
         throw error

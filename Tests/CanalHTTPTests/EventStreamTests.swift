@@ -33,7 +33,7 @@ import Testing
                 body.text
                     == "event: tick\nid: 41\ndata: n=41\ndata: line two\n\nevent: tick\nid: 42\ndata: n=42\ndata: line two\n\n")
             try await connection.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(20)
             while !String(decoding: connection.bytes, as: UTF8.self).contains("next request") {
                 #expect(ContinuousClock.now < deadline)
                 if ContinuousClock.now >= deadline { return }
@@ -115,7 +115,7 @@ import Testing
             try await connection.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
             _ = try await connection.stream { _, body in body.text == ":\n" }
             connection.close()
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(20)
             while outcome.withLockedValue({ $0 }) == nil, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -183,9 +183,9 @@ import Testing
     }
 }
 
-/// Polls `condition` every 10 ms for up to 5 s.
+/// Polls `condition` every 10 ms for up to 20 s (a bound for a failing run only).
 func waitFor(_ condition: @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(20)
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut(what: "condition") }
         try await Task.sleep(for: .milliseconds(10))

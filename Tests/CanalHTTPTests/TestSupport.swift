@@ -175,7 +175,7 @@ final class RawConnection: Sendable {
 
     /// Waits until `count` responses arrived and returns them. `bodyless` holds the
     /// indices of answers to HEAD.
-    func responses(_ count: Int, bodyless: Set<Int> = [], within limit: Duration = .seconds(5)) async throws
+    func responses(_ count: Int, bodyless: Set<Int> = [], within limit: Duration = .seconds(20)) async throws
         -> [WireResponse]
     {
         let deadline = ContinuousClock.now + limit
@@ -197,7 +197,7 @@ final class RawConnection: Sendable {
         }
     }
 
-    func waitForClose(within limit: Duration = .seconds(5)) async throws {
+    func waitForClose(within limit: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + limit
         while !isClosed {
             guard ContinuousClock.now < deadline else { throw TimedOut(what: "close") }

@@ -21,7 +21,7 @@ import Testing
         private let messages = NIOLockedValueBox<[RedisPubSubMessage]>([])
         func add(_ message: RedisPubSubMessage) { messages.withLockedValue { $0.append(message) } }
         var all: [RedisPubSubMessage] { messages.withLockedValue { $0 } }
-        func wait(for count: Int, seconds: Double = 5) async throws -> [RedisPubSubMessage] {
+        func wait(for count: Int, seconds: Double = 20) async throws -> [RedisPubSubMessage] {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 let now = all
@@ -206,7 +206,7 @@ import Testing
         }
     }
 
-    static func eventually<T>(seconds: Double = 5, _ body: () async throws -> T) async throws -> T {
+    static func eventually<T>(seconds: Double = 20, _ body: () async throws -> T) async throws -> T {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             do {

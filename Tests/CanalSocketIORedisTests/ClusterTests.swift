@@ -30,7 +30,7 @@ import Testing
         return Node(cluster: cluster, io: io)
     }
 
-    static func eventually(seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
+    static func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try await !condition() {
             guard Date() < deadline else { throw TestFailure("condition not met within \(seconds) s") }

@@ -87,7 +87,7 @@ final class RawClient: Sendable {
     /// Waits until `condition` holds for the bytes received (and whether the connection ended).
     func wait(
         _ what: String,
-        within limit: Duration = .seconds(5),
+        within limit: Duration = .seconds(20),
         until condition: @escaping @Sendable ([UInt8], Bool) -> Bool
     ) async throws {
         let received = self.received
@@ -97,12 +97,12 @@ final class RawClient: Sendable {
     }
 
     /// Waits for the server to end the connection.
-    func waitForClose(within limit: Duration = .seconds(5)) async throws {
+    func waitForClose(within limit: Duration = .seconds(20)) async throws {
         try await wait("connection closed", within: limit) { _, closed in closed }
     }
 
     /// Waits for a whole HTTP response starting at byte `offset`.
-    func readResponse(from offset: Int = 0, within limit: Duration = .seconds(5)) async throws -> HTTPResponse {
+    func readResponse(from offset: Int = 0, within limit: Duration = .seconds(20)) async throws -> HTTPResponse {
         try await wait("HTTP response", within: limit) { bytes, _ in
             HTTPResponse.parse(bytes, from: offset) != nil
         }

@@ -70,7 +70,7 @@ func value<T: Sendable>(
 /// Polls `condition` every few milliseconds until it holds, at most `limit`.
 func waitUntil(
     _ what: String,
-    within limit: Duration = .seconds(5),
+    within limit: Duration = .seconds(20),
     _ condition: @Sendable () -> Bool
 ) async throws {
     let clock = ContinuousClock()
@@ -124,7 +124,7 @@ func withServer<T: Sendable>(
     configuration: WebSocketServerConfiguration = .testing,
     shouldUpgrade: @escaping @Sendable (WebSocketUpgradeRequest) -> WebSocketUpgradeDecision = { _ in .accept },
     handler: WebSocketServerHandler,
-    within limit: Duration = .seconds(20),
+    within limit: Duration = .seconds(60),
     _ body: @escaping @Sendable (TestServer) async throws -> T
 ) async throws -> T {
     let server = try await WebSocketServer.bind(
