@@ -138,7 +138,8 @@ extension HTTPServerHandler {
         guard let active = activeStream else { return }
         activeStream = nil
         active.heartbeat?.cancel()
-        active.task?.cancel()
+        // Ended before cancelled: a handler woken by the cancellation must find it closed.
         _ = active.stream.markEnded(reason)
+        active.task?.cancel()
     }
 }

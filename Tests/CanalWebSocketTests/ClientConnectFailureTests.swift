@@ -49,10 +49,10 @@ struct ClientConnectFailureTests {
         try await server.stop()
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = try await withTimeout(.seconds(5), "handshake failure after the server closed") {
+        let outcome = try await withTimeout(.seconds(20), "handshake failure after the server closed") {
             await attempt.result
         }
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(10), "the 30 s handshake timeout would be later")
         switch outcome {
         case .success:
             Issue.record("the handshake cannot succeed")

@@ -39,7 +39,7 @@ struct KeepaliveTests {
         try await Task.sleep(for: duration)
         guard events.value.closedStatus == nil, events.value.closeReceived == nil else { return (events.value, false) }
         try await outbound.send(text: "alive")
-        try await waitUntil("echo after \(duration)", within: .seconds(3)) {
+        try await waitUntil("echo after \(duration)", within: .seconds(20)) {
             events.value.messages.contains(.text("alive")) || events.value.closedStatus != nil
         }
         return (events.value, events.value.messages.contains(.text("alive")))

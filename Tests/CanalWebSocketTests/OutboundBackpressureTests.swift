@@ -67,7 +67,7 @@ struct OutboundBackpressureTests {
             let pendingNow = stalled.outbound?.pendingBytes ?? -1
             let buffered = try await value(
                 of: stalled.channel!.getOption(.bufferedWritableBytes),
-                within: .seconds(5),
+                within: .seconds(20),
                 "buffered bytes"
             )
             let measured =

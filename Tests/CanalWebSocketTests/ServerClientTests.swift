@@ -195,14 +195,14 @@ struct ServerClientTests {
         let handler = WebSocketServerHandler.async { inbound, _, context in
             let events = try await allEvents(inbound)
             serverEvents.update { $0 = events }
-            let status = try await value(of: context.closed, within: .seconds(5), "server closed")
+            let status = try await value(of: context.closed, within: .seconds(20), "server closed")
             serverStatus.update { $0 = status }
         }
         try await withServer(handler: handler) { server in
             let clientStatus = try await WebSocketClient.connect(to: server.url) { inbound, outbound, context in
                 try await outbound.close(code: WebSocketCloseCode(4000), reason: "bye")
                 _ = try await allEvents(inbound)
-                return try await value(of: context.closed, within: .seconds(5), "client closed")
+                return try await value(of: context.closed, within: .seconds(20), "client closed")
             }
             #expect(clientStatus.code.rawValue == 4000)  // the server echoes the code
             #expect(clientStatus.wasClean)

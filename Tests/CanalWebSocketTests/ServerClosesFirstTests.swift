@@ -46,7 +46,7 @@ struct ServerClosesFirstTests {
             let request = Array(upgradeRequest().utf8) + RawFrame.close(code: 1000, reason: "done")
             try await channel.writeAndFlush(ByteBuffer(bytes: request)).get()
 
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(20)
             while closed.withLockedValue({ $0 }) == nil || !collector.state.withLockedValue({ $0.sawEOF }) {
                 guard ContinuousClock.now < deadline else { break }
                 try await Task.sleep(for: .milliseconds(10))

