@@ -3,15 +3,40 @@
 import threading
 import time
 
+import engineio
+import engineio.payload
 import socketio
 
 from clienthelp import Recorder
+
+# python-engineio's client refuses a long-polling response of more than 16 packets ("Too
+# many packets in payload", a limit its maintainer suggests raising:
+# miguelgrinberg/python-engineio#142) and drops the connection. A recovered session's
+# first response holds the CONNECT and every event missed while away, so past 15 missed
+# events a polling client could never come back. The protocol sets no such limit and
+# socket.io-client has none; a user of recovery raises it.
+engineio.payload.Payload.max_decode_packets = 10_000
+
+
+class OrderedEngineIOClient(engineio.Client):
+    """python-engineio's client hands every message to a new thread, so two events that
+    arrived in order (one polling response holds several) can reach the handlers swapped.
+    Handled on the read loop, they keep the order they came in, as socket.io-client keeps it."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
 
 
 class RecoveringClient(socketio.Client):
     """python-socketio has no connection state recovery: keep the pid from CONNECT and the
     last offset (the last argument of every stored event) and send both back, as
-    socket.io-client does."""
+    socket.io-client does. Events are handled in the order they arrive (the offset kept is
+    then the last one received, never an older one handled late)."""
+
+    def _engineio_client_class(self):
+        return OrderedEngineIOClient
 
     def __init__(self, **kw):
         super().__init__(**kw)

@@ -166,28 +166,98 @@ def test_relay_rules_one_hop_only_and_a_quick_answer_when_the_owner_is_gone(redi
             s.stop()
 
 
-@pytest.mark.xfail(strict=False, reason="flaky, not yet understood: in about half the runs one polling "
-                   "client of the killed server disconnects and python-socketio does not come back within 20 s")
-def test_a_server_killed_under_load_its_clients_come_back_through_nginx_recovered_with_every_event_once_in_order(balanced):
-    from test_cluster import RecoveringClient
-    servers, nginx = balanced
-    clients = []
-    for mode in MODES:
-        for _ in range(3):
-            sio = RecoveringClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5,
-                                   randomization_factor=0)
-            rec = Recorder(sio, ["/"])
-            sio.connect(nginx.url, transports=MODES[mode], auth=sio.auth, wait_timeout=10)
-            rec.wait("welcome", timeout=10)
-            sio.call("join", "live", timeout=5)
-            clients.append((mode, sio, rec))
+@pytest.mark.xfail(strict=True, reason="known defect in the owner (CanalEngineIO): a long-poll answer handed "
+                   "to a relaying server is forgotten at once, so it is lost when that relay dies")
+def test_a_polling_answer_lost_with_the_server_relaying_it_reaches_the_client_on_the_retry_or_ends_the_session(redis):
+    """Server b relays a long-poll GET for a's session; b stops, a answers into the relayed
+    request (an event), b is killed. The client never got that answer; nginx retries the
+    same GET (same URI, `t` included) on another upstream, here a itself. That retry must
+    bring the event, or a must have ended the session (400), so that the client reconnects
+    and connection state recovery replays it. Today a answers as if nothing was missed."""
+    import json
+    import signal
+    import threading
+
+    import requests
+    from sioserver import Server
+    servers = [Server("canal", "--redis", redis.url, "--forward", "--heartbeat-interval", "500",
+                      "--ping-interval", "1000", "--ping-timeout", "5000") for _ in range(2)]
+    for s in servers:
+        s.start()
+    a, b = servers
     try:
-        homes = [sio.call("server-name", timeout=5) for _, sio, _ in clients]
+        base_a, base_b = (f"{s.url}/socket.io/?EIO=4&transport=polling" for s in servers)
+        sid = json.loads(requests.get(base_a, timeout=5).text[1:])["sid"]
+        assert requests.post(f"{base_a}&sid={sid}", data="40", timeout=5).text == "ok"
+        assert requests.get(f"{base_a}&sid={sid}", timeout=5).text.startswith("40{")
+        poll = f"{base_b}&sid={sid}&t=retried-by-the-proxy"
+        relayed = {}
+
+        def get_through_b():
+            try:
+                relayed["answer"] = requests.get(poll, timeout=10).text
+            except requests.RequestException as error:
+                relayed["error"] = error
+
+        thread = threading.Thread(target=get_through_b)
+        thread.start()
+        time.sleep(0.5)  # b has relayed the GET; a holds it open
+        b.proc.send_signal(signal.SIGSTOP)
+        assert requests.post(f"{base_a}&sid={sid}", data='42["echo","in the lost answer"]', timeout=5).text == "ok"
+        time.sleep(0.5)  # a has written its answer to b's connection
+        b.proc.kill()
+        b.proc.wait(5)
+        thread.join(10)
+        assert "error" in relayed, relayed  # the client never got that answer
+        retry = requests.get(poll.replace(base_b, base_a), timeout=5)
+        assert retry.status_code == 400 or "in the lost answer" in retry.text, (retry.status_code, retry.text)
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def open_recovering(url, mode):
+    """A client as a user of connection state recovery sets it up (see RecoveringClient),
+    in the room "live", with the name of the server that owns its session."""
+    from test_cluster import RecoveringClient
+    sio = RecoveringClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5,
+                           randomization_factor=0)
+    rec = Recorder(sio, ["/"])
+    sio.connect(url, transports=MODES[mode], auth=sio.auth, wait_timeout=10)
+    rec.wait("welcome", timeout=10)
+    sio.call("join", "live", timeout=5)
+    return mode, sio, rec, sio.call("server-name", timeout=5)
+
+
+def test_a_server_killed_under_load_its_clients_come_back_through_nginx_recovered_with_every_event_once_in_order(balanced):
+    servers, nginx = balanced
+    clients = [open_recovering(nginx.url, mode) for mode in MODES for _ in range(3)]
+    sender = None
+    try:
+        homes = [home for *_, home in clients]
         victim_name = max(set(homes), key=homes.count)
         victim = servers[int(victim_name[1:])]
-        victims = [c for c, home in zip(clients, homes) if home == victim_name]
-        sender = next(sio for (_, sio, _), home in zip(clients, homes) if home != victim_name)
-        old_ids = {id(sio): sio.get_sid("/") for _, sio, _ in victims}
+        # The killed server owns a client of every mode: round-robin places new sessions
+        # on each server in turn, so a few more are enough.
+        for mode in MODES:
+            for _ in range(6):
+                if any(m == mode and home == victim_name for m, *_, home in clients):
+                    break
+                clients.append(open_recovering(nginx.url, mode))
+        victims = [c for c in clients if c[3] == victim_name]
+        assert {mode for mode, *_ in victims} == set(MODES), [(m, h) for m, *_, h in clients]
+        # The app that broadcasts: a WebSocket session on a server that stays up (a polling
+        # one could lose a request in flight through the killed server, a relay).
+        for _ in range(6):
+            sender = socketio.Client(reconnection=False)
+            sender_drops = []
+            sender.on("disconnect", lambda *a: sender_drops.append(a))
+            sender.connect(nginx.url, transports=["websocket"], wait_timeout=10)
+            if sender.call("server-name", timeout=5) != victim_name:
+                break
+            sender.disconnect()
+        old_ids = {id(sio): sio.get_sid("/") for _, sio, _, _ in victims}
+        engine_ids = {id(sio): sio.eio.sid for _, sio, _, _ in clients}
         time.sleep(1.5)  # the live sessions' copies reach Redis (refresh interval 500 ms)
         total = 60
         for n in range(total):
@@ -196,22 +266,39 @@ def test_a_server_killed_under_load_its_clients_come_back_through_nginx_recovere
                 victim.proc.wait(5)
             sender.emit("to-room", {"room": "live", "event": "tick", "args": [n]})
             time.sleep(0.05)
-        for (mode, sio, rec), home in zip(clients, homes):
-            try:
-                rec.wait("tick", count=total, timeout=20)
-            except AssertionError as error:
-                raise AssertionError(f"{mode} client of {home} (killed {victim_name}), connected={sio.connected}, "
-                                     f"transport={sio.transport() if sio.connected else None}: {str(error)[:200]}")
+        # Its server has handled every emit before this answer (one connection, in order).
+        assert sender.call("echo-ack", "done", timeout=5) == "done" and sender_drops == []
+        for mode, sio, rec, home in clients:
+            deadline = time.monotonic() + 20  # the last one has come (ticks arrive in order)
+            while total - 1 not in [t[0] for t in rec.of("tick")]:
+                assert time.monotonic() < deadline, (
+                    f"{mode} client of {home} (killed {victim_name}), connected={sio.connected}, "
+                    f"transport={sio.transport() if sio.connected else None}: {[t[0] for t in rec.of('tick')]}")
+                time.sleep(0.05)
         time.sleep(0.5)  # nothing arrives twice, late
-        for mode, sio, rec in clients:
-            assert [t[0] for t in rec.of("tick")] == list(range(total)), mode
-        for mode, sio, rec in victims:
+        for mode, sio, rec, home in clients:
+            ticks = [t[0] for t in rec.of("tick")]
+            assert ticks == sorted(set(ticks)), (mode, home, ticks)  # in order, none twice
+            missing = sorted(set(range(total)) - set(ticks))
+            if missing:
+                # Known defect (test_a_polling_answer_lost_with_the_server_relaying_it_...):
+                # the owner hands a long-poll answer to the relaying server and forgets it;
+                # if that relay is the killed server (the answer written just before the
+                # kill, or before the owner sees the relay's connection close), nginx
+                # retries the GET on another server and the events of that one answer
+                # never arrive. Nothing else may be missing.
+                assert home != victim_name and mode == "polling", (mode, home, missing)
+                one_answer = missing == list(range(missing[0], missing[0] + len(missing))) and len(missing) <= 3
+                assert one_answer and all(10 <= n < 20 for n in missing), (mode, home, missing)
+                assert nginx.retried_away_from(engine_ids[id(sio)], victim.port), (mode, home, missing)
+        for mode, sio, rec, _ in victims:
             welcomes = rec.of("welcome")
             assert len(welcomes) >= 2, mode  # it reconnected
             assert welcomes[-1][0]["recovered"] is True and sio.get_sid("/") == old_ids[id(sio)], mode
             assert sio.call("server-name", timeout=5) != victim_name
-        assert victims
     finally:
-        for _, sio, _ in clients:
+        for _, sio, _, _ in clients:
             if sio.connected:
                 sio.disconnect()
+        if sender is not None and sender.connected:
+            sender.disconnect()
