@@ -16,6 +16,9 @@ let fuzzTargets: [(name: String, products: [String])] = [
     ("FuzzHTTPRequestHead", ["CanalHTTP", "CanalWebSocket"]),
     ("FuzzEnginePayload", ["CanalEngineIOCore"]),
     ("FuzzSocketIOPacket", ["CanalSocketIOCore"]),
+    ("FuzzRESP", ["CanalRedis"]),
+    ("FuzzMessagePack", ["CanalSocketIOCore", "CanalSocketIORedis"]),
+    ("FuzzServerSentEvents", ["CanalSSECore"]),
 ]
 
 let package = Package(

@@ -29,6 +29,9 @@ SOURCES = {
     "FuzzHTTPRequestHead": (["Tests/CanalHTTPTests", "Tests/CanalWebSocketTests/RawSocketTests.swift"], "string"),
     "FuzzEnginePayload": (["Tests/CanalEngineIOCoreTests"], "string"),
     "FuzzSocketIOPacket": (["Tests/CanalSocketIOCoreTests"], "string"),
+    "FuzzRESP": (["Tests/CanalRedisTests/RESPDecoderTests.swift"], "hexstring"),
+    "FuzzMessagePack": (["Tests/CanalSocketIORedisTests/MessagePackTests.swift"], "hexstring"),
+    "FuzzServerSentEvents": (["Tests/CanalSSECoreTests"], "string"),
 }
 
 HEX = re.compile(r'hex\(\s*"([0-9a-fA-F :_\n]*)"\s*\)')
@@ -75,6 +78,12 @@ def literals(paths, kind):
             for match in HEX.finditer(text):
                 digits = re.sub(r"[ :_\n]", "", match.group(1))
                 if digits and len(digits) % 2 == 0:
+                    yield bytes.fromhex(digits)
+        elif kind == "hexstring":
+            # Plain string literals that spell bytes in hex ("2b4f4b0d0a").
+            for match in PLAIN.finditer(text):
+                digits = match.group(1)
+                if len(digits) >= 2 and len(digits) % 2 == 0 and re.fullmatch(r"[0-9a-fA-F]+", digits):
                     yield bytes.fromhex(digits)
         else:
             for match in RAW.finditer(text):
