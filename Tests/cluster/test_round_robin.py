@@ -109,6 +109,68 @@ def test_acks_cross_servers_both_ways(balanced):
         close_all(clients)
 
 
+def spread_over_every_server(url, clients, server_count=3):
+    """The clients with their servers' names, opening more (WebSocket) until every server
+    owns one: round-robin places new sessions on each in turn, so a few are enough."""
+    homes = [c.call("server-name") for c in clients]
+    for _ in range(6):
+        if len(set(homes)) == server_count:
+            break
+        clients.append(Client(url, "websocket"))
+        homes.append(clients[-1].call("server-name"))
+    assert len(set(homes)) == server_count, homes
+    return homes
+
+
+def test_fetch_sockets_and_remote_join_leave_disconnect_through_nginx_are_seen_from_every_server(balanced):
+    """The cluster operations a server asks of the others, with every request of every
+    session free to reach any server: each server sees every socket, makes a socket of each
+    other server join and leave a room (seen from every server), and disconnects one."""
+    servers, nginx = balanced
+    clients = open_all(nginx.url)
+    try:
+        homes = spread_over_every_server(nginx.url, clients)
+        first_on = {name: next(c for c, home in zip(clients, homes) if home == name) for name in sorted(set(homes))}
+        ids = sorted(c.sio.get_sid("/") for c in clients)
+        for name, c in first_on.items():
+            assert c.call("fetch-sockets", {"room": None}) == ids, name
+
+        for asker_name, asker in first_on.items():
+            for target_name, target in first_on.items():
+                if target_name == asker_name:
+                    continue
+                room = f"vip-{asker_name}-{target_name}"
+                target_id = target.sio.get_sid("/")
+                assert asker.call("make-join", {"room": target_id, "target": room}) is True
+                assert target.call("rooms") == sorted([target_id, room])
+                for name, c in first_on.items():
+                    assert c.call("fetch-sockets", {"room": room}) == [target_id], (asker_name, target_name, name)
+                assert asker.call("make-leave", {"room": room, "target": room}) is True
+                assert target.call("rooms") == [target_id]
+                for name, c in first_on.items():
+                    assert c.call("fetch-sockets", {"room": room}) == [], (asker_name, target_name, name)
+
+        # Each server disconnects a socket of the next one, whatever its transport (the
+        # client is told the server disconnected it: python-socketio says "server disconnect").
+        names = sorted(first_on)
+        gone = []
+        for i, asker_name in enumerate(names):
+            target = next(c for c, home in zip(clients, homes)
+                          if home == names[(i + 1) % len(names)] and c is not first_on[home])
+            first_on[asker_name].sio.emit("disconnect-room", {"room": target.sio.get_sid("/")})
+            gone.append(target)
+        deadline = time.monotonic() + 10
+        while any(c.sio.connected for c in gone) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for c in gone:
+            assert not c.sio.connected and [d[:1] for d in c.drops] == [(socketio.Client.reason.SERVER_DISCONNECT,)], (c.mode, c.drops)
+        left = sorted(c.sio.get_sid("/") for c in clients if c not in gone)
+        for name, c in first_on.items():
+            assert c.call("fetch-sockets", {"room": None}) == left, name
+    finally:
+        close_all(clients)
+
+
 def test_without_forwarding_round_robin_breaks_polling_sessions(redis, tmp_path):
     """The control: the same cluster without a forwarder answers other servers' sessions
     "Session ID unknown", so polling clients cannot stay connected through round-robin."""
