@@ -3,6 +3,7 @@
 server alone and three python-socketio servers on the same Redis, in the same run.
 
     bench/cluster/run.py                         # the three setups, rising tick rates
+    bench/cluster/run.py --rounds 3              # medians of three rounds
     bench/cluster/run.py --clients 20 --rates 5,10 --seconds 2     # a smoke test
 
 1,000 clients (wsload's `sio-broadcast`, WebSocket transport) are spread round-robin over the
@@ -23,6 +24,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -49,6 +51,7 @@ def parse_args():
                    help="tick rates tried, ascending (ticks/s to every client)")
     p.add_argument("--seconds", type=float, default=5, help="length of each broadcast")
     p.add_argument("--port", type=int, default=28600, help="Redis on it, the servers on the next ones")
+    p.add_argument("--rounds", type=int, default=1, help="rounds, the setups in turn (medians reported)")
     return p.parse_args()
 
 
@@ -192,13 +195,13 @@ def parse_result(path):
     return {}
 
 
-def run_setup(name, args, rates, python):
+def run_setup(name, args, rates, python, round_):
     kind, count = name[:-1], int(name[-1])
     best = {"rate": 0, "delivered_per_s": 0.0, "p99_us": 0.0, "lossless_rate": 0, "lossless_delivered_per_s": 0.0,
             "lossless_p99_us": 0.0, "redis_cpu_us_per_event": 0.0, "redis_cpu_us_per_tick": 0.0,
             "server_cpu_us_per_event": 0.0, "redis_idle_ms_per_s": 0.0}
     for rate in rates:
-        prefix = os.path.join(OUT, "logs", f"{name}.r{rate}")
+        prefix = os.path.join(OUT, "logs", f"{name}.{round_}.r{rate}")
         cluster = Cluster(kind, count, args.port, prefix, python)
         try:
             lossless, passed, f = fanout_once(cluster, args.clients, rate, args.seconds, prefix)
@@ -229,12 +232,14 @@ ROWS = [("rate", "ticks/s kept, p99 < 50 ms"), ("delivered_per_s", "deliveries/s
         ("redis_idle_ms_per_s", "Redis idle CPU ms/s")]
 
 
-def report(setups, results, args, load_before):
+def report(setups, rounds, args, load_before):
+    """Medians over the rounds of each setup's figures, and the ratios between setups."""
+    results = {s: {key: statistics.median(r[key] for r in rounds[s]) for key, _ in ROWS} for s in setups}
     fmt = lambda v: "-" if v is None else f"{v:.3f}" if v < 1 else f"{v:.2f}" if v < 100 else f"{v:.0f}"
     ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
     lines = [f"{args.clients} clients, round-robin over each setup's servers (direct connections), "
              f"{args.seconds:g} s broadcasts of {TICK_BYTES} B ticks; rates {args.rates}; every server one "
-             f"event-loop thread; load before {' '.join(load_before)}, after "
+             f"event-loop thread; {args.rounds} round(s), medians; load before {' '.join(load_before)}, after "
              f"{' '.join(open('/proc/loadavg').read().split()[:3])}", "",
              f"{'':30}" + "".join(f"{s:>12}" for s in setups) + f"{'canal3/canal1':>15}{'canal3/python3':>16}"]
     for key, label in ROWS:
@@ -266,12 +271,13 @@ def main():
                         os.path.join(HERE, "requirements.txt")], check=True)
     os.makedirs(os.path.join(OUT, "logs"), exist_ok=True)
     load_before = open("/proc/loadavg").read().split()[:3]
-    results = {}
-    for name in setups:
-        log(f"== {name}")
-        results[name] = run_setup(name, args, rates, python)
-    report(setups, results, args, load_before)
-    return 0 if all(results[s]["lossless_rate"] for s in setups) else 1
+    rounds = {name: [] for name in setups}
+    for round_ in range(1, args.rounds + 1):
+        for name in setups if round_ % 2 else list(reversed(setups)):
+            log(f"== round {round_}/{args.rounds} {name}")
+            rounds[name].append(run_setup(name, args, rates, python, round_))
+    report(setups, rounds, args, load_before)
+    return 0 if all(r["lossless_rate"] for runs in rounds.values() for r in runs) else 1
 
 
 if __name__ == "__main__":
