@@ -16,7 +16,10 @@ struct AsyncWebSocketRouteTests {
         accessLogger: Logger? = nil,
         _ body: @escaping @Sendable (HTTPServer) async throws -> Void
     ) async throws {
-        let server = try await HTTPServer.bind(host: "127.0.0.1", port: 0, router: router, accessLogger: accessLogger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let server = try await HTTPServer.bind(
+            host: "127.0.0.1", port: 0, router: router, eventLoopGroup: group, accessLogger: accessLogger)
         let running = Task { try await server.run() }
         do {
             try await withTimeout(.seconds(60), "test body") { try await body(server) }
@@ -381,7 +384,7 @@ final class StallingReader: Sendable {
 
     static func connect(port: Int) async throws -> StallingReader {
         let state = NIOLockedValueBox<(head: [UInt8], headDone: Bool, body: Int)>(([], false, 0))
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: rawPeerGroup)
             .channelOption(.autoRead, value: false)
             // A small receive buffer, so that the stall comes soon.
             .channelOption(.socketOption(.so_rcvbuf), value: 64 * 1024)

@@ -1,5 +1,6 @@
 import CanalHTTP
 import NIOCore
+import NIOPosix
 
 /// Decodes a chunked body (RFC 9112 §7.1) as far as it has arrived.
 struct ChunkedBody {
@@ -60,8 +61,11 @@ func withEventStreamServer(
     configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
     _ body: @escaping @Sendable (HTTPServer) async throws -> Void
 ) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { group.shutdownGracefully { _ in } }
     let server = try await HTTPServer.bind(
-        host: "127.0.0.1", port: 0, router: router, configuration: configuration, accessLogger: nil)
+        host: "127.0.0.1", port: 0, router: router, configuration: configuration, eventLoopGroup: group,
+        accessLogger: nil)
     let running = Task { try await server.run() }
     do {
         try await withTimeout(.seconds(60), "test body") { try await body(server) }

@@ -3,6 +3,7 @@ import CanalWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import Testing
 
@@ -33,12 +34,15 @@ import Testing
     ) async throws {
         let site = try TemporarySite()
         defer { site.remove() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
         let server = try await HTTPServer.bind(
             host: "127.0.0.1",
             port: 0,
             router: try makeRouter(site: site),
             configuration: configuration,
             tls: tls,
+            eventLoopGroup: group,
             accessLogger: nil
         )
         let running = Task { try await server.run() }
@@ -158,7 +162,9 @@ import Testing
         try await withServer(configuration: configuration) { server, _ in
             let connection = try await RawConnection.connect(port: server.port)
             let start = ContinuousClock.now
-            try await connection.send("GET / HT")
+            // On a loaded machine the 300 ms may pass before this send: then it finds the
+            // connection already cut, which is what the test waits for anyway.
+            try? await connection.send("GET / HT")
             try await connection.waitForClose()
             // Well under the 10 s default, so it was this configuration's timeout that fired;
             // the slack is for a loaded machine, not for the server.

@@ -155,7 +155,7 @@ final class RawConnection: Sendable {
 
     static func connect(port: Int) async throws -> RawConnection {
         let state = NIOLockedValueBox<([UInt8], Bool)>(([], false))
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: rawPeerGroup)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Collector(state))
@@ -213,3 +213,8 @@ final class RawConnection: Sendable {
 extension HTTPServer {
     var port: Int { localAddress.port! }
 }
+
+/// The raw test peers' event loops, apart from NIO's singleton (one thread per core), which
+/// the clients under test share: a test that keeps a loop busy must not hold up the bytes
+/// and timers that another test measures. Each test server gets a loop of its own too.
+let rawPeerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 4)

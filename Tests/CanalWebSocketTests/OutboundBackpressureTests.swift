@@ -216,7 +216,7 @@ final class NonReadingClient: Sendable {
     static func connect(port: Int, messageSize: Int = 64 * 1024) async throws -> NonReadingClient {
         let state = NIOLockedValueBox(Received())
         let channel = try await withTimeout(.seconds(5), "connect") {
-            try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            try await ClientBootstrap(group: rawPeerGroup)
                 .channelOption(.autoRead, value: false)
                 // A small receive buffer, so that the stall comes soon.
                 .channelOption(.socketOption(.so_rcvbuf), value: 64 * 1024)

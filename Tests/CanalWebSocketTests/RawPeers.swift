@@ -55,7 +55,7 @@ final class RawClient: Sendable {
     static func connect(port: Int) async throws -> RawClient {
         let received = NIOLockedValueBox(Received())
         let channel = try await withTimeout(.seconds(5), "raw connect") {
-            try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            try await ClientBootstrap(group: rawPeerGroup)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -333,7 +333,7 @@ final class RawServer: Sendable {
         let accepted = NIOLockedValueBox<[any Channel]>([])
         let requests = NIOLockedValueBox(0)
         let channel = try await withTimeout(.seconds(5), "raw server bind") {
-            try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            try await ServerBootstrap(group: rawPeerGroup)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     accepted.withLockedValue { $0.append(channel) }

@@ -35,7 +35,7 @@ struct ServerClosesFirstTests {
         }
         try await withServer(configuration: configuration, handler: handler) { server in
             let collector = HalfOpenCollector()
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await ClientBootstrap(group: rawPeerGroup)
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }

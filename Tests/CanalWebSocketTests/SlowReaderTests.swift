@@ -88,7 +88,7 @@ struct SlowReaderTests {
         static func connect(port: Int) async throws -> SlowReader {
             let scan = NIOLockedValueBox(Scan())
             let channel = try await withTimeout(.seconds(5), "slow reader connect") {
-                try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                try await ClientBootstrap(group: rawPeerGroup)
                     .channelOption(.autoRead, value: false)
                     .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 64 * 1024))

@@ -118,7 +118,13 @@ struct TestServer: Sendable {
     }
 }
 
-/// Binds a server, runs `body` with it (bounded by `limit`), then always shuts the server down.
+/// The raw test peers' event loops, apart from NIO's singleton (one thread per core), which
+/// the clients under test share: a test that keeps a loop busy (a large echo in a debug
+/// build) must not hold up the bytes and timers that another test measures.
+let rawPeerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+
+/// Binds a server on an event loop of its own (see `rawPeerGroup`), runs `body` with it
+/// (bounded by `limit`), then always shuts the server down.
 @discardableResult
 func withServer<T: Sendable>(
     configuration: WebSocketServerConfiguration = .testing,
@@ -127,10 +133,13 @@ func withServer<T: Sendable>(
     within limit: Duration = .seconds(60),
     _ body: @escaping @Sendable (TestServer) async throws -> T
 ) async throws -> T {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { group.shutdownGracefully { _ in } }
     let server = try await WebSocketServer.bind(
         host: "127.0.0.1",
         port: 0,
         configuration: configuration,
+        eventLoopGroup: group,
         logger: quietLogger,
         shouldUpgrade: shouldUpgrade,
         handler: handler
