@@ -1,6 +1,16 @@
 import CanalWebSocket
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+private let streamSocket = Int32(SOCK_STREAM.rawValue)
+private func closeSocket(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
+#elseif canImport(Darwin)
+import Darwin
+private let streamSocket = SOCK_STREAM
+private func closeSocket(_ descriptor: Int32) { _ = Darwin.close(descriptor) }
+#endif
+
 /// How `WebSocketClient.connect` fails when there is no WebSocket to talk to.
 @Suite(.timeLimit(.minutes(1)))
 struct ClientConnectFailureTests {
@@ -11,9 +21,10 @@ struct ClientConnectFailureTests {
     @Test
     func clientConnectsToClosedPortDoesNotCrash() async {
         await #expect(processExitsWith: .success) {
-            guard let port = try? await closedPort() else { return }
+            guard let refusing = try? closedPort() else { return }
+            defer { refusing.close() }
             _ = try? await withTimeout(.seconds(10), "connect") {
-                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/") { _, _, _ in }
+                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(refusing.port)/") { _, _, _ in }
             }
             // The failed channel is released by now, which is when a leaked promise traps.
             try? await Task.sleep(for: .milliseconds(200))
@@ -22,10 +33,11 @@ struct ClientConnectFailureTests {
 
     @Test
     func clientConnectsToClosedPortGetsConnectionFailed() async throws {
-        let port = try await closedPort()
+        let refusing = try closedPort()
+        defer { refusing.close() }
         await #expect {
             try await withTimeout(.seconds(10), "connect") {
-                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(port)/") { _, _, _ in }
+                try await WebSocketClient.connect(to: "ws://127.0.0.1:\(refusing.port)/") { _, _, _ in }
             }
         } throws: { error in
             (error as? WebSocketClientError)?.kind == .connectionFailed
@@ -79,9 +91,41 @@ struct ClientConnectFailureTests {
 }
 
 /// A port on 127.0.0.1 with nothing listening (bound once, then released).
-func closedPort() async throws -> Int {
-    let server = try await RawServer.start(.silent)
-    let port = server.port
-    try await server.stop()
-    return port
+/// A port on 127.0.0.1 that refuses connections until `close()`: a socket bound to it
+/// that never listens. Holding the port keeps a server that another test binds to port 0
+/// meanwhile from taking it (a port merely freed could be, and then a "refused" connect
+/// would reach that server).
+final class RefusingPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, streamSocket, 0)
+        guard descriptor >= 0 else { throw SocketError(call: "socket", errno: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+            }
+        }
+        guard bound else {
+            let failure = SocketError(call: "bind", errno: errno)
+            closeSocket(descriptor)
+            throw failure
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { closeSocket(descriptor) }
 }
+
+struct SocketError: Error {
+    var call: String
+    var errno: Int32
+}
+
+func closedPort() throws -> RefusingPort { try RefusingPort() }

@@ -290,8 +290,9 @@ struct WebSocketFacadeTests {
 
     @Test
     func connectingToClosedPortGivesOnerrorThenOnclose1006() async throws {
-        let port = try await closedPort()
-        let socket = WebSocket(url: "ws://127.0.0.1:\(port)/")
+        let refusing = try closedPort()
+        defer { refusing.close() }
+        let socket = WebSocket(url: "ws://127.0.0.1:\(refusing.port)/")
         let log = Log()
         log.attach(to: socket)
         try await waitUntil("close") { log.closeStatus.value != nil }
@@ -308,9 +309,10 @@ struct WebSocketFacadeTests {
     /// failed, and only then sets the handlers; they must still be told.
     @Test
     func handlersSetAfterInitStillSeeFastRefusal() async throws {
-        let port = try await closedPort()
-        let socket = WebSocket(url: "ws://127.0.0.1:\(port)/")
-        for _ in 0..<3000 where socket.readyState != .closed {
+        let refusing = try closedPort()
+        defer { refusing.close() }
+        let socket = WebSocket(url: "ws://127.0.0.1:\(refusing.port)/")
+        for _ in 0..<20_000 where socket.readyState != .closed {
             usleep(1000)  // synchronous: still "the same task" in browser terms
         }
         #expect(socket.readyState == .closed)
