@@ -69,7 +69,8 @@ struct AsyncWebSocketRouteTests {
         })
         var configuration = HTTPServerConfiguration()
         configuration.shutdownTimeout = .milliseconds(300)
-        let server = try await HTTPServer.bind(host: "127.0.0.1", port: 0, router: router, configuration: configuration)
+        let server = try await HTTPServer.bind(
+            host: "127.0.0.1", port: 0, router: router, configuration: configuration, eventLoopGroup: testServerGroup)
         let running = Task { try await server.run() }
         let connection = try await RawConnection.connect(port: server.port)
         defer { connection.close() }

@@ -84,7 +84,8 @@ import Testing
             let end = await stream.waitUntilEnded()
             ends.withLockedValue { $0.append(end) }
         }
-        let server = try await HTTPServer.bind(host: "127.0.0.1", port: 0, router: router, accessLogger: nil)
+        let server = try await HTTPServer.bind(
+            host: "127.0.0.1", port: 0, router: router, eventLoopGroup: testServerGroup, accessLogger: nil)
         let running = Task { try await server.run() }
         let connection = try await RawConnection.connect(port: server.port)
         try await connection.send("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -263,7 +263,8 @@ import Testing
         let site = try TemporarySite()
         defer { site.remove() }
         let server = try await HTTPServer.bind(
-            host: "127.0.0.1", port: 0, router: try makeRouter(site: site), accessLogger: nil)
+            host: "127.0.0.1", port: 0, router: try makeRouter(site: site), eventLoopGroup: testServerGroup,
+            accessLogger: nil)
         let running = Task { try await server.run() }
         let code: WebSocketCloseCode? = try await withTimeout(.seconds(10)) {
             try await WebSocketClient.connect(to: "ws://127.0.0.1:\(server.port)/ws") { inbound, outbound, context in
@@ -285,7 +286,8 @@ import Testing
         let site = try TemporarySite()
         defer { site.remove() }
         let server = try await HTTPServer.bind(
-            host: "127.0.0.1", port: 0, router: try makeRouter(site: site), accessLogger: nil)
+            host: "127.0.0.1", port: 0, router: try makeRouter(site: site), eventLoopGroup: testServerGroup,
+            accessLogger: nil)
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         let running = Task { try await group.run() }
         let connection = try await RawConnection.connect(port: server.port)

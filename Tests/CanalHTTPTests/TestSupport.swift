@@ -218,3 +218,6 @@ extension HTTPServer {
 /// the clients under test share: a test that keeps a loop busy must not hold up the bytes
 /// and timers that another test measures. Each test server gets a loop of its own too.
 let rawPeerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+
+/// The loops of the test servers that a test binds by hand, for the same reason.
+let testServerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 4)
