@@ -16,6 +16,25 @@ import NIOCore
 /// transport outright (`.closeTransport`, RFC 6455 §7.1.1); a client waits for the server
 /// to close it. Either way the driver reports the end with `receiveEOF()`.
 ///
+/// ## Driving a connection
+///
+/// `receive(_:)` only finds the frames in the bytes and checks what their headers alone
+/// tell. Each frame is acted on when `nextEvent()` reaches it, and only then are its
+/// replies queued: the pong of a ping, the echo of a close frame, the close frame that
+/// fails the connection. So right after `receive(_:)`, `nextOutput()` can return nil and
+/// `state` can still be `.open` although a reply is due. A driver calls, in this order (as
+/// python-websockets' `receive_data()`, `events_received()` and `data_to_send()`):
+///
+/// 1. `receive(_:)` with the bytes read, or `receiveEOF()`;
+/// 2. `nextEvent()` until it returns nil, handing each event to the application, whose
+///    sends queue behind the replies already due;
+/// 3. `nextOutput()` until it returns nil, writing what it returns.
+///
+/// Acting on one frame at a time is what lets the application see and answer each message
+/// before a later frame of the same read fails the connection: nothing received intact is
+/// lost. Sends, `close(code:reason:)`, `fail(_:)`, `receiveEOF()` and
+/// `closeTimeoutElapsed()` take effect at once.
+///
 /// The work is split by rule: `WebSocketFrameScanner` finds and unmasks frames,
 /// `WebSocketFrameRules` holds the frame rules (§5.1-§5.5), `WebSocketMessageAssembler`
 /// joins fragments into messages, `WebSocketConnection+Closing.swift` runs the closing
@@ -129,7 +148,8 @@ public struct WebSocketConnection {
 
     // MARK: - Input
 
-    /// Processes bytes from the transport.
+    /// Takes bytes from the transport and finds the frames in them. The frames are acted on
+    /// by `nextEvent()`: call it until it returns nil before collecting the output.
     public mutating func receive(_ data: ByteBuffer) {
         guard acceptsInput else { return }
         processAllScannedFrames()
@@ -151,6 +171,10 @@ public struct WebSocketConnection {
     }
 
     /// The next thing that happened, or nil when there is nothing new.
+    ///
+    /// Acts on the frames `receive(_:)` found, in order, until one produces an event, and
+    /// queues what each needs sent (a pong, a close frame). Call it until it returns nil
+    /// before `nextOutput()`.
     public mutating func nextEvent() -> WebSocketEvent? {
         while events.isEmpty, scanner.hasWork {
             processNextFrame()
@@ -241,7 +265,8 @@ public struct WebSocketConnection {
         output.next(includingDeferredData: includingDeferredData)
     }
 
-    /// True when `nextOutput(includingDeferredData: false)` would return something.
+    /// True when `nextOutput(includingDeferredData: false)` would return something. Frames
+    /// received but not yet reached by `nextEvent()` have queued nothing yet.
     public var hasOutput: Bool { output.hasOutput }
 
     /// True while data waits behind a fragmented message (`nextOutput(includingDeferredData:)`).
