@@ -76,6 +76,8 @@ public final class WebSocketChannelHandler: ChannelDuplexHandler, RemovableChann
 
     /// - Parameters:
     ///   - connection: the core, already past the handshake.
+    ///   - timeouts: keepalive pings and how long to wait for the closing handshake.
+    ///   - logger: gets byte counts and state changes at trace level, errors and the end at debug.
     ///   - closed: completed with the close status once the connection is over.
     ///   - callback: if set, events go to it instead of down the pipeline.
     public convenience init(

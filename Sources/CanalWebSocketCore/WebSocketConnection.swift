@@ -94,6 +94,7 @@ public struct WebSocketConnection {
     ///
     /// - Parameters:
     ///   - role: decides masking: a client masks every frame with a key from `maskingKeys`.
+    ///   - configuration: the limits on what the peer sends, and how messages are sent.
     ///   - maskingKeys: where a client gets the key for each frame. Inject a fixed
     ///     source in tests; the default is the system's secure generator.
     ///   - extensions: the extensions the handshake negotiated, in order.
