@@ -73,8 +73,14 @@ import Testing
         let a = try await Self.node(server)
         // A server that says it is there (a heartbeat) but never answers.
         let fake = try await RedisConnection.connect(to: RedisConfiguration(url: server.url))
-        _ = try await fake.xadd("socket.io", fields: SocketIOClusterMessage(uid: "deadbeefdeadbeef", namespace: "/", type: .heartbeat).streamFields).get()
-        try await Self.eventually { a.adapter.serverCount == 2 }
+        // It heartbeats until `a` has seen it (`a` may not be reading the stream yet), then
+        // goes silent.
+        let heartbeat = SocketIOClusterMessage(uid: "deadbeefdeadbeef", namespace: "/", type: .heartbeat)
+        try await Self.eventually {
+            _ = try await fake.xadd("socket.io", fields: heartbeat.streamFields).get()
+            try await Task.sleep(for: .milliseconds(100))
+            return a.adapter.serverCount == 2
+        }
         let started = Date()
         // The heartbeat timeout (2 s) forgets the silent server before the 8 s request
         // timeout; the request then completes with the answers that came (as the Node adapter's).
