@@ -199,7 +199,7 @@ def run_setup(name, args, rates, python, round_):
     kind, count = name[:-1], int(name[-1])
     best = {"rate": 0, "delivered_per_s": 0.0, "p99_us": 0.0, "lossless_rate": 0, "lossless_delivered_per_s": 0.0,
             "lossless_p99_us": 0.0, "redis_cpu_us_per_event": 0.0, "redis_cpu_us_per_tick": 0.0,
-            "server_cpu_us_per_event": 0.0, "redis_idle_ms_per_s": 0.0}
+            "server_cpu_us_per_event": 0.0, "redis_idle_ms_per_s": 0.0, "lossless_at": {}}
     for rate in rates:
         prefix = os.path.join(OUT, "logs", f"{name}.{round_}.r{rate}")
         cluster = Cluster(kind, count, args.port, prefix, python)
@@ -215,6 +215,7 @@ def run_setup(name, args, rates, python, round_):
             f"{'pass' if passed else 'lossless, p99 over 50 ms' if lossless else 'FAIL'}")
         if not lossless:
             break
+        best["lossless_at"][rate] = f
         best.update(lossless_rate=rate, lossless_delivered_per_s=f["delivered_per_s"], lossless_p99_us=f["p99_us"],
                     redis_cpu_us_per_event=f["redis_cpu_us_per_event"], redis_cpu_us_per_tick=f["redis_cpu_us_per_tick"],
                     server_cpu_us_per_event=f["server_cpu_us_per_event"], redis_idle_ms_per_s=f["redis_idle_ms_per_s"])
@@ -246,6 +247,18 @@ def report(setups, rounds, args, load_before):
         values = [results[s].get(key) for s in setups]
         c3, c1, p3 = (results.get(s, {}).get(key) for s in ("canal3", "canal1", "python3"))
         lines.append(f"{label:30}" + "".join(f"{fmt(v):>12}" for v in values) + f"{ratio(c3, c1):>15}{ratio(c3, p3):>16}")
+    # Redis's cost compared at one rate: the highest that every cluster setup kept lossless in
+    # every round (Redis's idle share shrinks as the rate grows).
+    clustered = [s for s in setups if s != "canal1"]
+    common = [r for r in map(int, args.rates.split(","))
+              if clustered and all(r in run["lossless_at"] for s in clustered for run in rounds[s])]
+    if common:
+        rate = common[-1]
+        at = {s: statistics.median(run["lossless_at"][rate]["redis_cpu_us_per_event"] for run in rounds[s])
+              for s in clustered}
+        lines.append(f"{f'Redis CPU us / delivery @{rate}/s':30}" + "".join(
+            f"{fmt(at[s]) if s in at else '-':>12}" for s in setups)
+            + f"{'n/a':>15}{ratio(at.get('canal3'), at.get('python3')):>16}")
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(OUT, "results.txt"), "w") as f:
