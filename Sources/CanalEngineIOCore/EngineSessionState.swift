@@ -164,7 +164,10 @@ public struct EngineSessionState: Sendable {
         case closed
     }
 
-    public mutating func pollArrived(now: NIODeadline) -> PollDecision {
+    /// A polling GET arrived.
+    ///
+    /// - Parameter requestID: the GET's `t` query parameter, if it has one.
+    public mutating func pollArrived(now: NIODeadline, requestID: String? = nil) -> PollDecision {
         switch phase {
         case .closed:
             return .closed
