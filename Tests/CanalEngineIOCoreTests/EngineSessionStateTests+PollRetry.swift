@@ -5,18 +5,7 @@ import Testing
 
 /// The same polling GET sent again (same `t`), as a proxy retries it when the server that
 /// was relaying the answer died: it gets the same answer again, and new packets wait.
-@Suite struct EngineSessionStatePollRetryTests {
-    let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-    let configuration = EngineConfiguration(
-        pingInterval: .milliseconds(100), pingTimeout: .milliseconds(50), upgradeTimeout: .milliseconds(200),
-        maxPendingPackets: 3)
-
-    func polling() -> EngineSessionState {
-        EngineSessionState(id: "s", transport: .polling, configuration: configuration, now: start)
-    }
-
-    func message(_ text: String) -> EnginePacket { EnginePacket(.message, text: text) }
-
+extension EngineSessionStateTests {
     @Test func serverAnswersARepeatedHeldPollAgainAndKeepsNewPacketsForTheNext() {
         var state = polling()
         #expect(state.pollArrived(now: start, requestID: "t1") == .hold)
