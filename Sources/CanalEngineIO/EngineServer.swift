@@ -130,7 +130,10 @@ public final class EngineServer: Sendable {
         case .success(.poll(let id)):
             guard let session = session(id: id) else { return Self.errorResponse(EngineError(.sessionIDUnknown)) }
             do {
-                return Self.pollingResponse(try await session.poll().get())
+                // `t`: engine.io-client's per-request token (its `timestampParam`), which a
+                // proxy's retry of the same GET carries again.
+                let requestID = EngineQuery(request.head.uri).value("t")
+                return Self.pollingResponse(try await session.poll(requestID: requestID).get())
             } catch is Unavailable {
                 return Self.unavailableResponse()
             } catch {

@@ -145,11 +145,11 @@ public final class EngineSocket: @unchecked Sendable {
         rescheduleTimer()
     }
 
-    /// A polling GET. Completes with the packets to answer, or fails with `EngineError`
-    /// when it overlaps another (the answer is 400 then).
-    func poll() -> EventLoopFuture<[EnginePacket]> {
+    /// A polling GET, with its `t` query parameter if it has one. Completes with the packets
+    /// to answer, or fails with `EngineError` when it overlaps another (the answer is 400 then).
+    func poll(requestID: String?) -> EventLoopFuture<[EnginePacket]> {
         eventLoop.flatSubmit {
-            switch self.state.pollArrived(now: .now()) {
+            switch self.state.pollArrived(now: .now(), requestID: requestID) {
             case .respond(let packets):
                 self.afterStateChange()
                 return self.eventLoop.makeSucceededFuture(packets)

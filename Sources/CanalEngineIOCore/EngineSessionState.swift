@@ -47,16 +47,25 @@ public enum EngineSessionAction: Sendable, Hashable {
 /// - upgrade: `2probe` on the new WebSocket is answered `3probe`, the held GET is released
 ///   with `6` (noop), and `5` on the WebSocket switches the session over; anything else,
 ///   or `upgradeTimeout`, abandons the upgrade.
+///
+/// And one of Canal's: a GET with the `t` of the GET answered last is that request again (a
+/// proxy retrying it because the answer was lost on the way); it gets the same answer, and
+/// packets queued since wait for the next GET (`EnginePollReplay`).
 public struct EngineSessionState: Sendable {
     public let id: String
     public let configuration: EngineConfiguration
     public private(set) var transport: EngineTransport
-    private var phase: Phase = .open
+    private var phase: Phase = .open {
+        // Whatever ends the session drops the answer kept for a retry.
+        didSet { if phase == .closed { replay.release() } }
+    }
     private var upgrade: Upgrade = .none
     /// A polling GET is waiting for packets.
     public private(set) var isPollHeld = false
     /// Packets waiting for the next polling GET (or for the end of an upgrade).
     private var outbox: [EnginePacket] = []
+    /// The last polling answer, kept for the same GET sent again.
+    private var replay = EnginePollReplay()
     private var nextPing: NIODeadline?
     private var pongDeadline: NIODeadline?
 
@@ -147,6 +156,7 @@ public struct EngineSessionState: Sendable {
             phase = .closed
             return .respondToPoll(outbox + [.close])
         }
+        replay.answeredHeld(outbox)
         return .respondToPoll(outbox)
     }
 
@@ -164,11 +174,18 @@ public struct EngineSessionState: Sendable {
         case closed
     }
 
-    public mutating func pollArrived(now: NIODeadline) -> PollDecision {
+    /// A polling GET arrived.
+    ///
+    /// - Parameter requestID: the GET's `t` query parameter, if it has one. The same `t` as
+    ///   the GET answered last makes this GET that one again: it gets the same answer.
+    ///   A client that sent one `t` twice on purpose would get an answer twice; the clients
+    ///   we know make it unique (engine.io-client, python-engineio) or send none (ours).
+    public mutating func pollArrived(now: NIODeadline, requestID: String? = nil) -> PollDecision {
         switch phase {
         case .closed:
             return .closed
         case .closing:
+            if let answer = replay.repeatedAnswer(requestID: requestID) { return .respond(answer) }
             let packets = outbox + [.close]
             outbox.removeAll()
             phase = .closed
@@ -183,15 +200,19 @@ public struct EngineSessionState: Sendable {
             phase = .closed
             return .rejectOverlap(actions: [.closed(.transportError)])
         }
+        if let answer = replay.repeatedAnswer(requestID: requestID) { return .respond(answer) }
         if !outbox.isEmpty {
             defer { outbox.removeAll(keepingCapacity: true) }
+            replay.answered(requestID: requestID, outbox)
             return .respond(outbox)
         }
         if case .probed = upgrade {
             // The client is switching over: release its polling at once.
+            replay.answered(requestID: requestID, [.noop])
             return .respond([.noop])
         }
         isPollHeld = true
+        replay.held(requestID: requestID)
         return .hold
     }
 
@@ -262,12 +283,14 @@ public struct EngineSessionState: Sendable {
             var actions: [EngineSessionAction] = [.sendOnProbe(.probePong)]
             if isPollHeld, outbox.isEmpty {
                 isPollHeld = false
+                replay.answeredHeld([.noop])
                 actions.append(.respondToPoll([.noop]))
             }
             return actions
         case .probed where packet.type == .upgrade:
             upgrade = .done
             transport = .websocket
+            replay.release()  // polling is over
             var actions: [EngineSessionAction] = []
             if isPollHeld {
                 isPollHeld = false

@@ -93,12 +93,6 @@ class Nginx:
         with open(os.path.join(self.dir, "access.log")) as f:
             return [tuple(line.split()[:4]) for line in f if len(line.split()) >= 4]
 
-    def retried_away_from(self, sid, port):
-        """Whether a request of `sid` reached the upstream on `port` first and, failing there,
-        was passed on to another (nginx writes the upstreams tried as "a, b")."""
-        with open(os.path.join(self.dir, "access.log")) as f:
-            return any(line.startswith(sid + " ") and f"127.0.0.1:{port}, " in line for line in f)
-
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGQUIT)
